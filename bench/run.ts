@@ -1,0 +1,101 @@
+// npm run bench: litefaas beside its peers, on this machine, in one run.
+//   1. warm hello world: bare Node http, litefaas (full gateway), workerd — wrk -t1 -c50
+//   2. cold start: ≥200 deployed, never-run functions, one request each, end to end
+//   3. memory: 1,000 functions deployed, 500 warm, resident set of the platform process
+// Results print as a table with ratios and are written to bench/results/<date>.json.
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { coldStarts, memoryAtScale } from "./scale.js";
+import { startBareNode, startLitefaas, startWorkerd, type Server } from "./servers.js";
+import { requireWrk, wrk, type WrkResult } from "./wrk.js";
+import { ROOT, formatTable } from "./util.js";
+
+const DURATION = process.env["BENCH_DURATION"] ?? "10s";
+const CONNECTIONS = Number(process.env["BENCH_CONNECTIONS"] ?? "50");
+const only = process.argv.slice(2);
+const wanted = (name: string) => only.length === 0 || only.includes(name);
+
+async function throughput(): Promise<Record<string, WrkResult>> {
+  const results: Record<string, WrkResult> = {};
+  const servers: Array<[string, () => Promise<Server>]> = [
+    ["bare node http", startBareNode],
+    ["litefaas", startLitefaas],
+    ["workerd", startWorkerd],
+  ];
+  for (const [name, start] of servers) {
+    const server = await start();
+    try {
+      await wrk(server.url, "2s", CONNECTIONS); // warm-up: JIT, pools, instances
+      results[name] = await wrk(server.url, DURATION, CONNECTIONS);
+      process.stdout.write(
+        `  ${name}: ${Math.round(results[name].rps)} req/s, p99 ${results[name].p99Ms.toFixed(2)} ms\n`,
+      );
+    } finally {
+      await server.stop();
+    }
+  }
+  return results;
+}
+
+async function main() {
+  const report: Record<string, unknown> = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: (await import("node:os")).cpus().length,
+  };
+  if (wanted("throughput")) {
+    requireWrk();
+    process.stdout.write(`warm hello world, wrk -t1 -c${CONNECTIONS} -d${DURATION}:\n`);
+    const t = await throughput();
+    const bare = t["bare node http"];
+    const lf = t["litefaas"];
+    const wd = t["workerd"];
+    report["throughput"] = t;
+    if (bare !== undefined && lf !== undefined && wd !== undefined) {
+      report["ratios"] = {
+        litefaasVsBareNode: lf.rps / bare.rps,
+        litefaasVsWorkerd: lf.rps / wd.rps,
+      };
+      process.stdout.write(
+        `\n${formatTable([
+          ["server", "req/s", "p50 ms", "p99 ms"],
+          ...Object.entries(t).map(([n, r]) => [
+            n,
+            String(Math.round(r.rps)),
+            r.p50Ms.toFixed(2),
+            r.p99Ms.toFixed(2),
+          ]),
+        ])}\n` +
+          `litefaas / bare node: ${((lf.rps / bare.rps) * 100).toFixed(1)}% (target ≥ 60%)\n` +
+          `litefaas / workerd:   ${(lf.rps / wd.rps).toFixed(2)}× (target ≥ 1.5×)\n` +
+          `litefaas p99: ${lf.p99Ms.toFixed(2)} ms (target < 5 ms)\n`,
+      );
+    }
+  }
+  if (wanted("cold")) {
+    process.stdout.write(
+      "\ncold start, 200 distinct functions, deployed and never run, one request each:\n",
+    );
+    const cold = await coldStarts(200);
+    report["coldStart"] = cold;
+    process.stdout.write(
+      `  cold p50 ${cold.cold.p50.toFixed(2)} ms, p99 ${cold.cold.p99.toFixed(2)} ms (targets ≤ 3 / ≤ 10 ms); ` +
+        `same client, warm: p50 ${cold.warm.p50.toFixed(2)} ms\n`,
+    );
+  }
+  if (wanted("memory")) {
+    process.stdout.write("\nmemory, 1,000 functions deployed, 500 warm:\n");
+    const memory = await memoryAtScale(1000, 500);
+    report["memory"] = memory;
+    process.stdout.write(
+      `  resident: ${memory.idleMiB.toFixed(0)} MiB after deploy, ${memory.warmMiB.toFixed(0)} MiB with ${memory.warm} warm (target < 1024 MiB)\n`,
+    );
+  }
+  const dir = join(ROOT, "bench/results");
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, `${new Date().toISOString().slice(0, 10)}.json`);
+  await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
+  process.stdout.write(`\nresults written to ${file}\n`);
+}
+
+await main();

@@ -1,0 +1,34 @@
+// Build: TypeScript for the platform (tsc → dist/), and the guest bootstrap that runs inside
+// every isolate (esbuild → dist/guest/bootstrap.js, one minified IIFE).
+import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { build } from "esbuild";
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+const tsc = require.resolve("typescript/bin/tsc");
+
+execFileSync(process.execPath, [tsc, "-p", "tsconfig.json"], { stdio: "inherit" });
+execFileSync(process.execPath, [tsc, "-p", "src/runtimes/isolate/guest/tsconfig.json"], {
+  stdio: "inherit",
+});
+
+mkdirSync("dist/guest", { recursive: true });
+await build({
+  entryPoints: ["src/runtimes/isolate/guest/install.ts"],
+  bundle: true,
+  minify: true,
+  format: "iife",
+  globalName: "__litefaas_install",
+  platform: "neutral",
+  mainFields: ["module", "main"],
+  target: "es2022",
+  outfile: "dist/guest/bootstrap.js",
+  legalComments: "none",
+  logLevel: "warning",
+});
+
+// The manifest's JSON Schema, published for editors (and committed, so it is browsable).
+const { manifestSchema } = await import("../dist/src/shared/manifest/schema.js");
+mkdirSync("schema", { recursive: true });
+writeFileSync("schema/litefaas.schema.json", `${JSON.stringify(manifestSchema, null, 2)}\n`);

@@ -1,0 +1,94 @@
+// ls, versions, rollback, rm: the registry from the command line.
+import { LitefaasError } from "../../shared/errors.js";
+import type { AdminClient } from "../client.js";
+import type { Flags } from "../main.js";
+import { parseTarget, table, type Output } from "../output.js";
+
+type Command = (
+  client: AdminClient,
+  target: string | undefined,
+  flags: Flags,
+  out: Output,
+) => Promise<number>;
+
+interface ListAnswer {
+  functions: Array<{
+    project: string;
+    name: string;
+    live: number;
+    latest: number;
+    updatedAt: string;
+    url: string;
+  }>;
+}
+interface VersionsAnswer {
+  live: number;
+  versions: Array<{ version: number; createdAt: string; size: number; live: boolean }>;
+}
+
+export const functionCommands: Record<"ls" | "versions" | "rollback" | "rm", Command> = {
+  async ls(client, _target, _flags, out) {
+    const answer = await client.call<ListAnswer>("GET", "/admin/v1/functions");
+    out.result(answer, () =>
+      answer.functions.length === 0
+        ? "no functions deployed (deploy one with `litefaas deploy <dir>`)"
+        : table([
+            ["FUNCTION", "VERSION", "UPDATED", "URL"],
+            ...answer.functions.map((f) => [
+              `${f.project}/${f.name}`,
+              `v${f.live}`,
+              f.updatedAt,
+              f.url,
+            ]),
+          ]),
+    );
+    return 0;
+  },
+  async versions(client, target, _flags, out) {
+    const { project, name } = parseTarget(target);
+    const answer = await client.call<VersionsAnswer>(
+      "GET",
+      `/admin/v1/functions/${project}/${name}/versions`,
+    );
+    out.result(answer, () =>
+      table([
+        ["VERSION", "CREATED", "SIZE", ""],
+        ...answer.versions.map((v) => [
+          `v${v.version}`,
+          v.createdAt,
+          `${v.size} B`,
+          v.live ? "live" : "",
+        ]),
+      ]),
+    );
+    return 0;
+  },
+  async rollback(client, target, flags, out) {
+    const { project, name } = parseTarget(target);
+    let to: number | undefined;
+    if (flags.to !== undefined) {
+      to = Number(flags.to.replace(/^v/, ""));
+      if (!Number.isInteger(to) || to < 1) {
+        throw new LitefaasError("INVALID_REQUEST", `--to "${flags.to}" is not a version number`, {
+          fix: "pass --to 2 (see `litefaas versions`)",
+        });
+      }
+    }
+    const answer = await client.call<{ live: number }>(
+      "POST",
+      `/admin/v1/functions/${project}/${name}/rollback`,
+      to === undefined ? {} : { to },
+    );
+    out.result(answer, () => `${project}/${name} now serves v${answer.live}`);
+    return 0;
+  },
+  async rm(client, target, _flags, out) {
+    const { project, name } = parseTarget(target);
+    const answer = await client.call<{ removed: string }>(
+      "DELETE",
+      `/admin/v1/functions/${project}/${name}`,
+    );
+    out.result(answer, () => `removed ${answer.removed}`);
+    return 0;
+  },
+};

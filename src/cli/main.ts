@@ -1,0 +1,105 @@
+// litefaas <command>: the entry point of the command-line tool.
+import { parseArgs } from "node:util";
+import { LitefaasError } from "../shared/errors.js";
+import { AdminClient, resolveClientOptions } from "./client.js";
+import { deployCommand } from "./commands/deploy.js";
+import { functionCommands } from "./commands/functions.js";
+import { invokeCommand } from "./commands/invoke.js";
+import { logsCommand } from "./commands/logs.js";
+import { upCommand } from "./commands/up.js";
+import { createOutput, printError } from "./output.js";
+
+const HELP = `litefaas — functions as HTTP endpoints, self-hosted
+
+usage: litefaas <command> [options]
+
+  up [--port 8080] [--host 127.0.0.1] [--data ./.litefaas] [--deploy <dir>]... [--examples]
+                                   run the platform (gateway, admin API, runtimes) in one process
+  deploy [dir]                     bundle the project in dir (default .) and deploy it
+  invoke <project>/<function> [--method GET] [--path /] [--data <text|@file>] [--header "k: v"]...
+  ls                               list deployed functions
+  versions <project>/<function>    list a function's versions
+  rollback <project>/<function> [--to <version>]
+  rm <project>/<function>          remove a function
+  logs <project>/<function> [--follow] [--limit 100]
+
+common options:
+  --url <admin url>     default $LITEFAAS_URL or http://127.0.0.1:8080
+  --token <token>       default $LITEFAAS_TOKEN or ./.litefaas/admin-token
+  --json                machine-readable output
+`;
+
+const options = {
+  url: { type: "string" },
+  token: { type: "string" },
+  json: { type: "boolean", default: false },
+  help: { type: "boolean", short: "h", default: false },
+  port: { type: "string" },
+  host: { type: "string" },
+  /** up: the data directory; invoke: the request body. */
+  data: { type: "string", short: "d" },
+  deploy: { type: "string", multiple: true },
+  examples: { type: "boolean", default: false },
+  prewarm: { type: "string" },
+  "per-instance": { type: "string" },
+  "drain-ms": { type: "string" },
+  method: { type: "string", short: "X" },
+  path: { type: "string" },
+  header: { type: "string", short: "H", multiple: true },
+  follow: { type: "boolean", short: "f", default: false },
+  limit: { type: "string" },
+  to: { type: "string" },
+} as const;
+
+export type Flags = ReturnType<typeof parse>["values"];
+
+function parse(argv: string[]) {
+  return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+}
+
+async function main(argv: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (error) {
+    return printError(
+      new LitefaasError("INVALID_REQUEST", (error as Error).message, {
+        fix: "see `litefaas --help`",
+      }),
+      false,
+    );
+  }
+  const { values: flags, positionals } = parsed;
+  const [command, ...args] = positionals;
+  const out = createOutput(flags.json);
+  if (flags.help || command === undefined || command === "help") {
+    process.stdout.write(HELP);
+    return command === undefined && !flags.help ? 1 : 0;
+  }
+  try {
+    if (command === "up") return await upCommand(flags);
+    const client = new AdminClient(resolveClientOptions(flags, process.env));
+    switch (command) {
+      case "deploy":
+        return await deployCommand(client, args[0] ?? ".", out);
+      case "invoke":
+        return await invokeCommand(client, args[0], flags, out);
+      case "logs":
+        return await logsCommand(client, args[0], flags, out);
+      case "ls":
+      case "versions":
+      case "rollback":
+      case "rm":
+        return await functionCommands[command](client, args[0], flags, out);
+      default:
+        throw new LitefaasError("INVALID_REQUEST", `unknown command "${command}"`, {
+          fix: "see `litefaas --help`",
+        });
+    }
+  } catch (error) {
+    out.done();
+    return printError(error, flags.json);
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

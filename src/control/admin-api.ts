@@ -1,0 +1,241 @@
+// The admin API (/admin/v1/…): deploy, list, inspect, version, roll back, remove, read logs.
+// Every call needs the admin bearer token. Bodies and answers are JSON; errors use the catalog.
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { LitefaasError } from "../shared/errors.js";
+import type { LogLine, LogStore } from "../observe/logs.js";
+import type { Deployer, DeployRequest } from "./deployer.js";
+import { notFound, type Registry } from "./registry.js";
+
+export interface AdminDeps {
+  token: string;
+  registry: Registry;
+  deployer: Deployer;
+  logs: LogStore;
+  /** Base URL where functions are served, for answers that name a function's URL. */
+  publicUrl(): string;
+  /** Running instances and in-flight invocations of a function's live version. */
+  usage(project: string, name: string): { instances: number; inflight: number };
+  /** Called after a function is removed, to stop its instances and free its artifacts. */
+  onRemoved(project: string, name: string, artifacts: string[]): Promise<void>;
+}
+
+const MAX_ADMIN_BODY = 64 * 1024 * 1024;
+type Handler = (ctx: {
+  req: IncomingMessage;
+  res: ServerResponse;
+  params: string[];
+  query: URLSearchParams;
+}) => Promise<unknown>;
+
+export function createAdminApi(deps: AdminDeps) {
+  const expected = createHash("sha256").update(deps.token).digest();
+  const fnUrl = (project: string, name: string) => `${deps.publicUrl()}/fn/${project}/${name}`;
+
+  const routes: Array<[string, RegExp, Handler]> = [
+    [
+      "POST",
+      /^\/admin\/v1\/deploy$/,
+      async ({ req }) => {
+        const body = (await readJson(req)) as Partial<DeployRequest>;
+        if (
+          typeof body.manifest !== "string" ||
+          typeof body.bundles !== "object" ||
+          body.bundles === null
+        ) {
+          throw new LitefaasError("INVALID_REQUEST", "a deploy needs { manifest, file, bundles }", {
+            fix: "deploy with `litefaas deploy <dir>`",
+          });
+        }
+        const result = await deps.deployer.deploy({
+          manifest: body.manifest,
+          file: body.file ?? "litefaas.yaml",
+          bundles: body.bundles,
+        });
+        return {
+          ...result,
+          functions: result.functions.map((f) => ({ ...f, url: fnUrl(result.project, f.name) })),
+        };
+      },
+    ],
+    [
+      "GET",
+      /^\/admin\/v1\/functions$/,
+      () =>
+        Promise.resolve({
+          functions: deps.registry.list().map((f) => ({ ...f, url: fnUrl(f.project, f.name) })),
+        }),
+    ],
+    [
+      "GET",
+      /^\/admin\/v1\/functions\/([^/]+)\/([^/]+)$/,
+      ({ params: [project = "", name = ""] }) => {
+        const record = deps.registry.get(project, name);
+        const live = deps.registry.resolve(project, name);
+        if (record === undefined || live === undefined) throw notFound(project, name);
+        return Promise.resolve({
+          ...record,
+          url: fnUrl(project, name),
+          config: live.config,
+          artifact: live.artifact,
+          ...deps.usage(project, name),
+        });
+      },
+    ],
+    [
+      "DELETE",
+      /^\/admin\/v1\/functions\/([^/]+)\/([^/]+)$/,
+      async ({ params: [project = "", name = ""] }) => {
+        const artifacts = await deps.registry.remove(project, name);
+        await deps.onRemoved(project, name, artifacts);
+        return { removed: `${project}/${name}` };
+      },
+    ],
+    [
+      "GET",
+      /^\/admin\/v1\/functions\/([^/]+)\/([^/]+)\/versions$/,
+      async ({ params: [project = "", name = ""] }) => {
+        const record = deps.registry.get(project, name);
+        if (record === undefined) throw notFound(project, name);
+        const versions = await deps.registry.versions(project, name);
+        return {
+          live: record.live,
+          versions: versions.map((v) => ({
+            version: v.version,
+            createdAt: v.createdAt,
+            size: v.size,
+            hash: v.hash,
+            live: v.version === record.live,
+          })),
+        };
+      },
+    ],
+    [
+      "POST",
+      /^\/admin\/v1\/functions\/([^/]+)\/([^/]+)\/rollback$/,
+      async ({ req, params: [project = "", name = ""] }) => {
+        const body = (await readJson(req)) as { to?: unknown };
+        if (
+          body.to !== undefined &&
+          (typeof body.to !== "number" || !Number.isInteger(body.to) || body.to < 1)
+        ) {
+          throw new LitefaasError("INVALID_REQUEST", "`to` must be a version number", {
+            fix: "pass --to <version>, e.g. --to 2",
+          });
+        }
+        const entry = await deps.registry.rollback(project, name, body.to);
+        return { project, name, live: entry.version };
+      },
+    ],
+    [
+      "GET",
+      /^\/admin\/v1\/functions\/([^/]+)\/([^/]+)\/logs$/,
+      async ({ res, params: [project = "", name = ""], query }) => {
+        if (deps.registry.get(project, name) === undefined) throw notFound(project, name);
+        const limit = Math.min(Math.max(Number(query.get("limit") ?? "100") || 100, 1), 1000);
+        const lines = await deps.logs.tail(project, name, limit);
+        if (query.get("follow") !== "1") return { lines };
+        streamLogs(res, lines, (onLine) => deps.logs.follow(project, name, onLine));
+        return undefined;
+      },
+    ],
+  ];
+
+  return (req: IncomingMessage, res: ServerResponse, requestId: string): void => {
+    const respond = (status: number, body: unknown) => {
+      const text = JSON.stringify(body);
+      res.writeHead(status, {
+        "content-type": "application/json",
+        "content-length": Buffer.byteLength(text),
+        "x-request-id": requestId,
+      });
+      res.end(text);
+    };
+    const fail = (error: unknown) => {
+      const e =
+        error instanceof LitefaasError
+          ? error
+          : new LitefaasError("INTERNAL", undefined, { cause: error });
+      if (e.code === "INTERNAL") console.error(error);
+      if (!res.headersSent) respond(e.status, e.toBody(requestId));
+      else res.destroy();
+    };
+    if (!authorized(req.headers.authorization, expected)) {
+      req.resume();
+      res.setHeader("www-authenticate", 'Bearer realm="litefaas-admin"');
+      fail(
+        new LitefaasError("UNAUTHORIZED", "the admin API needs a valid bearer token", {
+          fix: "pass --token or set LITEFAAS_TOKEN; `litefaas up` wrote the token to <data>/admin-token",
+        }),
+      );
+      return;
+    }
+    const url = new URL(req.url ?? "/", "http://admin");
+    const path = decodeURIComponent(url.pathname);
+    let pathMatched = false;
+    for (const [method, pattern, handler] of routes) {
+      const match = pattern.exec(path);
+      if (match === null) continue;
+      pathMatched = true;
+      if (method !== req.method) continue;
+      handler({ req, res, params: match.slice(1), query: url.searchParams }).then(
+        (body) => (body === undefined ? undefined : respond(200, body)),
+        fail,
+      );
+      return;
+    }
+    req.resume();
+    fail(
+      pathMatched
+        ? new LitefaasError("METHOD_NOT_ALLOWED", `${req.method ?? ""} is not allowed on ${path}`)
+        : new LitefaasError("NOT_FOUND", `no admin endpoint at ${path}`, {
+            fix: "see the admin API in the README",
+          }),
+    );
+  };
+}
+
+function authorized(header: string | undefined, expected: Buffer): boolean {
+  if (header === undefined || !header.startsWith("Bearer ")) return false;
+  const given = createHash("sha256").update(header.slice(7).trim()).digest();
+  return timingSafeEqual(given, expected);
+}
+
+function streamLogs(
+  res: ServerResponse,
+  backlog: LogLine[],
+  follow: (onLine: (l: LogLine) => void) => () => void,
+) {
+  res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-store" });
+  for (const line of backlog) res.write(`${JSON.stringify(line)}\n`);
+  const stop = follow((line) => res.write(`${JSON.stringify(line)}\n`));
+  const heartbeat = setInterval(() => res.write("\n"), 15_000);
+  res.on("close", () => {
+    clearInterval(heartbeat);
+    stop();
+  });
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_ADMIN_BODY)
+      throw new LitefaasError(
+        "BODY_TOO_LARGE",
+        `admin request body exceeds ${MAX_ADMIN_BODY} bytes`,
+      );
+    chunks.push(chunk);
+  }
+  if (size === 0) return {};
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown;
+  } catch (error) {
+    throw new LitefaasError(
+      "INVALID_REQUEST",
+      `the body is not JSON: ${(error as Error).message}`,
+      { fix: "send a JSON body" },
+    );
+  }
+}

@@ -1,0 +1,227 @@
+// The registry: functions and their immutable versions, stored in a kv bucket (SQLite embedded,
+// JetStream KV distributed) and mirrored in memory so the request path never touches storage.
+import type { KvBucket, KvPort } from "../ports/kv.js";
+import { LitefaasError } from "../shared/errors.js";
+import type { FunctionConfig } from "../shared/manifest/types.js";
+import type { FunctionVersion } from "../runtimes/types.js";
+
+export interface VersionRecord extends FunctionVersion {
+  createdAt: string;
+  /** SHA-256 over the artifact and the config: equal hashes mean an unchanged deploy. */
+  hash: string;
+  size: number;
+}
+
+export interface FunctionRecord {
+  project: string;
+  name: string;
+  /** The version serving traffic. */
+  live: number;
+  /** The highest version number ever created. */
+  latest: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface RegistryEvent {
+  kind: "live" | "removed";
+  project: string;
+  name: string;
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const fnKey = (project: string, name: string) => `fn/${project}/${name}`;
+const versionKey = (project: string, name: string, version: number) =>
+  `ver/${project}/${name}/${String(version).padStart(8, "0")}`;
+
+export class Registry {
+  /** project/name → the live version, for the request path. */
+  private live = new Map<string, VersionRecord>();
+  private records = new Map<string, FunctionRecord>();
+  private listeners = new Set<(event: RegistryEvent) => void>();
+
+  private constructor(private readonly bucket: KvBucket) {}
+
+  static async open(kv: KvPort): Promise<Registry> {
+    const registry = new Registry(await kv.bucket("litefaas_registry"));
+    await registry.loadAll();
+    return registry;
+  }
+
+  /** The live version of a function, from memory. */
+  resolve(project: string, name: string): VersionRecord | undefined {
+    return this.live.get(`${project}/${name}`);
+  }
+
+  list(): Array<FunctionRecord & { config: FunctionConfig }> {
+    return [...this.records.values()]
+      .map((r) => ({ ...r, config: this.resolveConfig(r) }))
+      .sort((a, b) => `${a.project}/${a.name}`.localeCompare(`${b.project}/${b.name}`));
+  }
+
+  get(project: string, name: string): FunctionRecord | undefined {
+    return this.records.get(`${project}/${name}`);
+  }
+
+  onChange(listener: (event: RegistryEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** The latest version's hash, to tell an unchanged deploy from a new one. */
+  async latestVersion(project: string, name: string): Promise<VersionRecord | undefined> {
+    const record = this.get(project, name);
+    return record === undefined ? undefined : this.version(project, name, record.latest);
+  }
+
+  async version(
+    project: string,
+    name: string,
+    version: number,
+  ): Promise<VersionRecord | undefined> {
+    const entry = await this.bucket.get(versionKey(project, name, version));
+    return entry === undefined ? undefined : (JSON.parse(dec.decode(entry.value)) as VersionRecord);
+  }
+
+  async versions(project: string, name: string): Promise<VersionRecord[]> {
+    const out: VersionRecord[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.bucket.list({
+        prefix: `ver/${project}/${name}/`,
+        ...(cursor === undefined ? {} : { cursor }),
+      });
+      for (const key of page.keys) {
+        const entry = await this.bucket.get(key.key);
+        if (entry !== undefined) out.push(JSON.parse(dec.decode(entry.value)) as VersionRecord);
+      }
+      cursor = page.cursor;
+    } while (cursor !== undefined);
+    return out;
+  }
+
+  /** Store a new immutable version (not yet live). */
+  async createVersion(
+    project: string,
+    name: string,
+    artifact: { key: string; size: number },
+    config: FunctionConfig,
+    hash: string,
+  ): Promise<VersionRecord> {
+    const record = this.get(project, name);
+    const version = (record?.latest ?? 0) + 1;
+    const entry: VersionRecord = {
+      project,
+      name,
+      version,
+      config,
+      artifact: artifact.key,
+      size: artifact.size,
+      hash,
+      createdAt: new Date().toISOString(),
+    };
+    await this.bucket.put(versionKey(project, name, version), enc.encode(JSON.stringify(entry)), {
+      ifRevision: 0,
+    });
+    return entry;
+  }
+
+  /** Make `version` serve traffic (deploy and rollback). */
+  async setLive(entry: VersionRecord): Promise<FunctionRecord> {
+    const { project, name } = entry;
+    const now = new Date().toISOString();
+    const previous = this.get(project, name);
+    const record: FunctionRecord = {
+      project,
+      name,
+      live: entry.version,
+      latest: Math.max(previous?.latest ?? 0, entry.version),
+      createdAt: previous?.createdAt ?? now,
+      updatedAt: now,
+    };
+    await this.bucket.put(fnKey(project, name), enc.encode(JSON.stringify(record)));
+    this.records.set(`${project}/${name}`, record);
+    this.live.set(`${project}/${name}`, entry);
+    this.emit({ kind: "live", project, name });
+    return record;
+  }
+
+  async rollback(project: string, name: string, to?: number): Promise<VersionRecord> {
+    const record = this.get(project, name);
+    if (record === undefined) throw notFound(project, name);
+    const target = to ?? (await this.previousVersion(project, name, record.live));
+    const entry = await this.version(project, name, target);
+    if (entry === undefined) {
+      throw new LitefaasError("VERSION_NOT_FOUND", `${project}/${name} has no version ${target}`, {
+        fix: `list versions with \`litefaas versions ${project}/${name}\``,
+      });
+    }
+    await this.setLive(entry);
+    return entry;
+  }
+
+  /** Forget a function and its versions; returns the artifacts it used. */
+  async remove(project: string, name: string): Promise<string[]> {
+    if (this.get(project, name) === undefined) throw notFound(project, name);
+    const versions = await this.versions(project, name);
+    await this.bucket.delete(fnKey(project, name));
+    for (const v of versions) await this.bucket.delete(versionKey(project, name, v.version));
+    this.records.delete(`${project}/${name}`);
+    this.live.delete(`${project}/${name}`);
+    this.emit({ kind: "removed", project, name });
+    return versions.map((v) => v.artifact);
+  }
+
+  private async previousVersion(project: string, name: string, live: number): Promise<number> {
+    const earlier = (await this.versions(project, name)).filter((v) => v.version < live);
+    const previous = earlier.at(-1);
+    if (previous === undefined) {
+      throw new LitefaasError(
+        "VERSION_NOT_FOUND",
+        `${project}/${name} has no version before ${live}`,
+        {
+          fix: "deploy a new version instead, or pass --to <version>",
+        },
+      );
+    }
+    return previous.version;
+  }
+
+  private resolveConfig(record: FunctionRecord): FunctionConfig {
+    const live = this.live.get(`${record.project}/${record.name}`);
+    if (live === undefined)
+      throw new LitefaasError("INTERNAL", `no live version for ${record.project}/${record.name}`);
+    return live.config;
+  }
+
+  private async loadAll() {
+    let cursor: string | undefined;
+    do {
+      const page = await this.bucket.list({
+        prefix: "fn/",
+        ...(cursor === undefined ? {} : { cursor }),
+      });
+      for (const key of page.keys) {
+        const entry = await this.bucket.get(key.key);
+        if (entry === undefined) continue;
+        const record = JSON.parse(dec.decode(entry.value)) as FunctionRecord;
+        const live = await this.version(record.project, record.name, record.live);
+        if (live === undefined) continue;
+        this.records.set(`${record.project}/${record.name}`, record);
+        this.live.set(`${record.project}/${record.name}`, live);
+      }
+      cursor = page.cursor;
+    } while (cursor !== undefined);
+  }
+
+  private emit(event: RegistryEvent) {
+    for (const listener of this.listeners) listener(event);
+  }
+}
+
+export function notFound(project: string, name: string): LitefaasError {
+  return new LitefaasError("FUNCTION_NOT_FOUND", `no function ${project}/${name}`, {
+    fix: "list deployed functions with `litefaas ls`, or deploy it with `litefaas deploy`",
+  });
+}

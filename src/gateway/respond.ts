@@ -1,0 +1,75 @@
+// Writing responses: JSON errors from the catalog, and function responses (buffered or streamed).
+import type { ServerResponse } from "node:http";
+import { asLitefaasError, type LitefaasError } from "../shared/errors.js";
+import type { InvocationResponse } from "../runtimes/types.js";
+
+// Headers a function may not set: Node computes framing itself, and a stray value would corrupt it.
+const FRAMING = new Set(["content-length", "transfer-encoding", "connection", "keep-alive"]);
+
+export function sendError(res: ServerResponse, error: unknown, requestId: string): void {
+  const e: LitefaasError = asLitefaasError(error);
+  if (res.headersSent) {
+    res.destroy(e);
+    return;
+  }
+  const body = JSON.stringify(e.toBody(requestId));
+  const headers: Record<string, string | number> = {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(body),
+    "x-request-id": requestId,
+  };
+  if (e.status === 429 || e.status === 503) headers["retry-after"] = 1;
+  res.writeHead(e.status, headers);
+  res.end(body);
+}
+
+export async function sendInvocation(
+  res: ServerResponse,
+  response: InvocationResponse,
+  requestId: string,
+  headOnly: boolean,
+): Promise<void> {
+  const flat: string[] = [];
+  const h = response.headers;
+  for (let i = 0; i + 1 < h.length; i += 2) {
+    const name = h[i] as string;
+    if (FRAMING.has(name.toLowerCase())) continue;
+    flat.push(name, h[i + 1] as string);
+  }
+  flat.push("x-request-id", requestId);
+  const body = response.body;
+  if (body === null || typeof body === "string" || body instanceof Uint8Array) {
+    const length =
+      body === null ? 0 : typeof body === "string" ? Buffer.byteLength(body) : body.byteLength;
+    flat.push("content-length", String(length));
+    res.writeHead(response.status, flat);
+    if (headOnly || body === null) res.end();
+    else res.end(body);
+    return;
+  }
+  res.writeHead(response.status, flat);
+  res.flushHeaders();
+  try {
+    for await (const chunk of body) {
+      if (res.destroyed) break;
+      if (!res.write(chunk)) await drained(res);
+    }
+    res.end();
+  } catch {
+    // the function's stream failed mid-body: the status is already sent, so cut the connection
+    // so the client sees a truncated response rather than a complete-looking one
+    res.destroy();
+  }
+}
+
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
+}

@@ -1,0 +1,127 @@
+// The composition root: the only place that picks backends and wires the parts together.
+import { randomBytes } from "node:crypto";
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { openFileBlobs } from "../backends/file-blobs/index.js";
+import { openSqliteKv } from "../backends/sqlite-kv/index.js";
+import { functionServices } from "../bindings/index.js";
+import { createAdminApi } from "../control/admin-api.js";
+import { buildProject } from "../control/build-project.js";
+import { Deployer, type DeployResult } from "../control/deployer.js";
+import { Registry } from "../control/registry.js";
+import { Gateway } from "../gateway/server.js";
+import { createLocalInvoker } from "../invoke/index.js";
+import { LogStore } from "../observe/logs.js";
+import { createIsolateRuntime } from "../runtimes/isolate/index.js";
+import { Scheduler } from "../scheduler/index.js";
+import type { NodeConfig } from "./config.js";
+
+export interface RunningNode {
+  url: string;
+  tokenFile: string;
+  deployed: DeployResult[];
+  /** Drain and stop; resolves when everything is closed. */
+  close(): Promise<void>;
+}
+
+export async function startNode(
+  config: NodeConfig,
+  say: (line: string) => void = () => undefined,
+): Promise<RunningNode> {
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const { token, file: tokenFile, created } = await adminToken(config.dataDir);
+
+  const kv = openSqliteKv(join(config.dataDir, "registry.sqlite"));
+  const blobs = openFileBlobs(join(config.dataDir, "blobs"));
+  const logs = await LogStore.open(join(config.dataDir, "logs"));
+  const registry = await Registry.open(kv);
+
+  let url = "";
+  const platformAddresses: Array<{ host: string; port: number }> = [];
+  const runtime = createIsolateRuntime({
+    blobs,
+    prewarm: config.prewarm,
+    services: (fn) => functionServices(fn, { logs, platformAddresses }),
+  });
+  const scheduler = new Scheduler(runtime, {
+    perInstance: config.perInstance,
+    drainMs: config.drainMs,
+  });
+  const deployer = new Deployer(registry, blobs, (fn) => runtime.verify(fn));
+  registry.onChange((event) => {
+    if (event.kind === "removed") scheduler.retire(event.project, event.name);
+  });
+
+  let ready = false;
+  const invoker = createLocalInvoker({
+    resolve: (project, name) => registry.resolve(project, name),
+    schedule: (fn, request) => scheduler.invoke(fn, request),
+  });
+  const gateway = new Gateway({
+    invoker,
+    maxBodyBytes: config.maxBodyBytes,
+    isReady: () => ready,
+    admin: createAdminApi({
+      token,
+      registry,
+      deployer,
+      logs,
+      publicUrl: () => url,
+      usage: (project, name) => scheduler.usage(project, name),
+      onRemoved: async (_project, _name, artifacts) => {
+        // artifacts are content-addressed and may be shared by other versions or functions
+        const inUse = new Set(
+          registry.list().map((f) => registry.resolve(f.project, f.name)?.artifact),
+        );
+        for (const key of artifacts) if (!inUse.has(key)) await blobs.delete(key);
+      },
+    }),
+  });
+  const address = await gateway.listen(config.port, config.host);
+  url = `http://${address.host.includes(":") ? `[${address.host}]` : address.host}:${address.port}`;
+  platformAddresses.push({ host: address.host, port: address.port });
+  if (created) say(`admin token created: ${tokenFile} (mode 0600)`);
+  else say(`admin token: ${tokenFile}`);
+
+  runtime.supply.want(128);
+  const deployed: DeployResult[] = [];
+  for (const dir of config.deploy) {
+    const request = await buildProject(dir);
+    deployed.push(await deployer.deploy(request));
+  }
+  ready = true;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    tokenFile,
+    deployed,
+    close: () =>
+      (closing ??= (async () => {
+        ready = false;
+        await gateway.drain(config.drainMs);
+        await scheduler.close(Math.min(config.drainMs, 5000));
+        await runtime.close();
+        await logs.close();
+        await kv.close();
+        await blobs.close();
+      })()),
+  };
+}
+
+/** The admin token lives in <data>/admin-token, readable by the owner only. */
+async function adminToken(
+  dataDir: string,
+): Promise<{ token: string; file: string; created: boolean }> {
+  const file = join(dataDir, "admin-token");
+  try {
+    const token = (await readFile(file, "utf8")).trim();
+    if (token.length >= 16) return { token, file, created: false };
+  } catch {
+    // first start: create it below
+  }
+  const token = `lf_${randomBytes(24).toString("base64url")}`;
+  await writeFile(file, `${token}\n`, { mode: 0o600 });
+  await chmod(file, 0o600);
+  return { token, file, created: true };
+}

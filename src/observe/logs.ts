@@ -1,0 +1,127 @@
+// Function log lines: kept in memory per function (a bounded ring, so a chatty function cannot
+// exhaust memory), appended to one file per function without blocking, and streamed to followers.
+import { createWriteStream, type WriteStream } from "node:fs";
+import { mkdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+
+export type LogLevel = "debug" | "info" | "log" | "warn" | "error";
+
+export interface LogLine {
+  ts: number;
+  project: string;
+  function: string;
+  version: number;
+  requestId: string;
+  level: LogLevel;
+  message: string;
+}
+
+export interface LogSink {
+  append(line: LogLine): void;
+}
+
+const RING = 1000;
+const MAX_MESSAGE = 16 * 1024;
+
+export class LogStore implements LogSink {
+  private readonly rings = new Map<string, LogLine[]>();
+  private readonly files = new Map<string, WriteStream>();
+  private readonly followers = new Map<string, Set<(line: LogLine) => void>>();
+  private readonly loaded = new Map<string, Promise<void>>();
+
+  constructor(private readonly dir: string | undefined) {}
+
+  append(line: LogLine): void {
+    if (line.message.length > MAX_MESSAGE) {
+      line.message = `${line.message.slice(0, MAX_MESSAGE)}… [${line.message.length - MAX_MESSAGE} characters cut]`;
+    }
+    const key = `${line.project}/${line.function}`;
+    this.push(key, line);
+    this.file(key)?.write(`${JSON.stringify(line)}\n`);
+    for (const follow of this.followers.get(key) ?? []) follow(line);
+  }
+
+  /** The last `limit` lines of a function, oldest first, including those from earlier runs. */
+  async tail(project: string, fn: string, limit = 100): Promise<LogLine[]> {
+    const key = `${project}/${fn}`;
+    await this.loadHistory(key);
+    return (this.rings.get(key) ?? []).slice(-limit);
+  }
+
+  follow(project: string, fn: string, onLine: (line: LogLine) => void): () => void {
+    const key = `${project}/${fn}`;
+    let set = this.followers.get(key);
+    if (set === undefined) this.followers.set(key, (set = new Set()));
+    set.add(onLine);
+    return () => set.delete(onLine);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(
+      [...this.files.values()].map((s) => new Promise<void>((resolve) => s.end(() => resolve()))),
+    );
+    this.files.clear();
+  }
+
+  private push(key: string, line: LogLine) {
+    let ring = this.rings.get(key);
+    if (ring === undefined) this.rings.set(key, (ring = []));
+    ring.push(line);
+    if (ring.length > RING * 1.5) ring.splice(0, ring.length - RING);
+  }
+
+  private pathOf(key: string): string | undefined {
+    return this.dir === undefined ? undefined : join(this.dir, `${key.replace("/", "--")}.ndjson`);
+  }
+
+  private file(key: string): WriteStream | undefined {
+    const path = this.pathOf(key);
+    if (path === undefined) return undefined;
+    let stream = this.files.get(key);
+    if (stream === undefined) {
+      stream = createWriteStream(path, { flags: "a" });
+      stream.on("error", () => this.files.delete(key));
+      this.files.set(key, stream);
+    }
+    return stream;
+  }
+
+  /** Lines written by earlier runs of the platform, read once, lazily. */
+  private loadHistory(key: string): Promise<void> {
+    let loading = this.loaded.get(key);
+    if (loading === undefined) {
+      loading = this.readHistory(key);
+      this.loaded.set(key, loading);
+    }
+    return loading;
+  }
+
+  private async readHistory(key: string) {
+    const path = this.pathOf(key);
+    if (path === undefined) return;
+    let text: string;
+    try {
+      text = await readFile(path, "utf8");
+    } catch {
+      return;
+    }
+    const current = this.rings.get(key) ?? [];
+    const firstTs = current[0]?.ts ?? Infinity;
+    const older: LogLine[] = [];
+    for (const raw of text.split("\n").slice(-RING - 1)) {
+      if (raw.length === 0) continue;
+      try {
+        const line = JSON.parse(raw) as LogLine;
+        if (line.ts < firstTs) older.push(line);
+      } catch {
+        // a torn last line after a crash: skip it
+      }
+    }
+    this.rings.set(key, [...older, ...current].slice(-RING));
+  }
+
+  static async open(dir: string | undefined): Promise<LogStore> {
+    if (dir !== undefined) await mkdir(dir, { recursive: true });
+    return new LogStore(dir);
+  }
+}

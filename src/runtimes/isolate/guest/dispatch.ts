@@ -1,0 +1,260 @@
+// Inside the isolate: bind the function's exports once, then turn host calls into Requests, run
+// the handler, and hand back [status, headers, body, streamed, settled].
+//
+// Invocations arrive in batches (every request the host accepted in one event-loop turn): one
+// thread hop for many requests. Handlers that finish within a few microtask turns answer in the
+// batch's own result; the rest answer later through the `respond` hook.
+import type { FlatHeaders, HostHooks } from "./host-api.js";
+import { lambdaInvoke, type LambdaHandler } from "./lambda.js";
+import type { WebPlatform } from "./web/index.js";
+
+export interface FunctionMeta {
+  project: string;
+  name: string;
+  version: number;
+  memoryMiB: number;
+  timeoutMs: number;
+}
+
+interface Context {
+  readonly requestId: string;
+  waitUntil(promise: Promise<unknown>): void;
+  passThroughOnException(): void;
+}
+
+type FetchHandler = (request: Request, env: Record<string, string>, ctx: Context) => unknown;
+
+/** [status, headers, body, streamed, settled]: `settled` 1 means no waitUntil work is left, so
+ * the host needs no separate `done` call. */
+export type HostResult = [number, FlatHeaders, string | ArrayBuffer | null, 0 | 1, 0 | 1];
+
+/** Fields per invocation in a batch: seq, requestId, method, url, headers, body, sourceIp, deadline. */
+export const BATCH_STRIDE = 8;
+/** Microtask turns a batch waits for quick handlers before it returns. */
+const QUICK_TURNS = 24;
+
+type Bound =
+  | { style: "fetch"; fetch: FetchHandler; self: object }
+  | { style: "lambda"; handler: LambdaHandler };
+
+export function createDispatcher(hooks: HostHooks, web: WebPlatform) {
+  let bound: Bound | undefined;
+  let env: Record<string, string> = {};
+  let meta: FunctionMeta | undefined;
+  const controllers = new Map<number, AbortController>();
+
+  /** Called once after the function's bundle ran; returns the handler style or throws why not. */
+  function bind(envJson: string, metaJson: string): string {
+    env = Object.freeze(JSON.parse(envJson) as Record<string, string>);
+    meta = JSON.parse(metaJson) as FunctionMeta;
+    const exports = (globalThis as Record<string, unknown>)["__litefaas_fn"];
+    delete (globalThis as Record<string, unknown>)["__litefaas_fn"];
+    bound = pickHandler(exports);
+    return bound.style;
+  }
+
+  /** Start every invocation of the batch; return [seq, 0, result | 1, [message, stack]]… for those done quickly. */
+  async function dispatchBatch(flat: unknown[]): Promise<unknown[]> {
+    const out: unknown[] = [];
+    const count = flat.length / BATCH_STRIDE;
+    let answered = 0;
+    let open = true;
+    for (let i = 0; i < flat.length; i += BATCH_STRIDE) {
+      const seq = flat[i] as number;
+      dispatch(
+        seq,
+        flat[i + 1] as string,
+        flat[i + 2] as string,
+        flat[i + 3] as string,
+        flat[i + 4] as FlatHeaders,
+        flat[i + 5] as ArrayBuffer | null,
+        flat[i + 6] as string,
+        flat[i + 7] as number,
+      ).then(
+        (result) => {
+          answered++;
+          if (open) out.push(seq, 0, result);
+          else hooks.respond(seq, 0, result);
+        },
+        (error: unknown) => {
+          answered++;
+          const failure = describeError(error);
+          if (open) out.push(seq, 1, failure);
+          else hooks.respond(seq, 1, failure);
+        },
+      );
+    }
+    for (let turn = 0; turn < QUICK_TURNS && answered < count; turn++) await Promise.resolve();
+    open = false;
+    return out;
+  }
+
+  async function dispatch(
+    seq: number,
+    requestId: string,
+    method: string,
+    url: string,
+    headers: FlatHeaders,
+    body: ArrayBuffer | null,
+    sourceIp: string,
+    deadline: number,
+  ): Promise<HostResult> {
+    if (bound === undefined || meta === undefined) throw new Error("function is not bound");
+    const controller = new AbortController();
+    controllers.set(seq, controller);
+    const pending: Array<Promise<unknown>> = [];
+    const ctx: Context = {
+      requestId,
+      waitUntil: (promise) => {
+        pending.push(
+          Promise.resolve(promise).catch((error: unknown) => logError(requestId, error)),
+        );
+      },
+      passThroughOnException: () => undefined,
+    };
+    let streaming = false;
+    try {
+      const request = web.requestFromHost(method, url, headers, body, controller.signal);
+      const b = bound;
+      const result = await web.withRequest(requestId, () =>
+        b.style === "fetch"
+          ? b.fetch.call(b.self, request, env, ctx)
+          : lambdaInvoke(b.handler, request, {
+              requestId,
+              sourceIp,
+              deadline,
+              meta: meta as FunctionMeta,
+            }),
+      );
+      if (!web.isResponse(result)) {
+        throw new TypeError(
+          `the fetch handler returned ${describe(result)} instead of a Response; return new Response(body, init)`,
+        );
+      }
+      const out = web.bodyForHost(result);
+      const flat = web.headersForHost(result.headers);
+      if (out !== null && typeof out === "object" && !(out instanceof ArrayBuffer)) {
+        streaming = true;
+        void pump(seq, requestId, out, pending);
+        return [result.status, flat, null, 1, 0];
+      }
+      controllers.delete(seq);
+      if (pending.length === 0) return [result.status, flat, out, 0, 1];
+      finish(seq, pending);
+      return [result.status, flat, out, 0, 0];
+    } catch (error) {
+      if (!streaming) {
+        controllers.delete(seq);
+        if (pending.length > 0) finish(seq, pending);
+      }
+      throw error;
+    }
+  }
+
+  async function pump(
+    seq: number,
+    requestId: string,
+    stream: ReadableStream<Uint8Array>,
+    pending: Array<Promise<unknown>>,
+  ) {
+    const reader = stream.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        const chunk: unknown = value;
+        if (typeof chunk === "string") await hooks.emit(seq, chunk);
+        else if (chunk instanceof Uint8Array) await hooks.emit(seq, toArrayBuffer(chunk));
+        else if (chunk instanceof ArrayBuffer) await hooks.emit(seq, chunk);
+        else
+          throw new TypeError(
+            `a response stream yielded ${describe(chunk)}; yield Uint8Array or string chunks`,
+          );
+      }
+      await hooks.emit(seq, null);
+    } catch (error) {
+      logError(requestId, error);
+      await hooks
+        .emit(seq, null, error instanceof Error ? error.message : String(error))
+        .catch(() => undefined);
+      reader.cancel(error).catch(() => undefined);
+    } finally {
+      controllers.delete(seq);
+      finish(seq, pending);
+    }
+  }
+
+  function finish(seq: number, pending: Array<Promise<unknown>>) {
+    if (pending.length === 0) hooks.done(seq);
+    else void Promise.allSettled(pending).then(() => hooks.done(seq));
+  }
+
+  function abort(seq: number, reason: string): void {
+    controllers.get(seq)?.abort(new AbortReason(reason));
+  }
+
+  function logError(requestId: string, error: unknown) {
+    hooks.log("error", requestId, `Uncaught (in waitUntil or stream) ${describeError(error)[1]}`);
+  }
+
+  return { bind, dispatchBatch, abort };
+}
+
+/** [message, stack-or-message] of anything thrown. */
+function describeError(error: unknown): [string, string] {
+  if (error instanceof Error) {
+    const message = `${error.name}: ${error.message}`;
+    return [
+      message,
+      typeof error.stack === "string" && error.stack.length > 0 ? error.stack : message,
+    ];
+  }
+  const text = `Uncaught ${typeof error === "string" ? error : describe(error)}`;
+  return [text, text];
+}
+
+function pickHandler(exports: unknown): Bound {
+  const mod = (exports ?? {}) as Record<string, unknown>;
+  const def = mod["default"];
+  if (def !== null && typeof def === "object") {
+    const fetch = (def as Record<string, unknown>)["fetch"];
+    if (typeof fetch === "function")
+      return { style: "fetch", fetch: fetch as FetchHandler, self: def };
+  }
+  if (typeof mod["handler"] === "function")
+    return { style: "lambda", handler: mod["handler"] as LambdaHandler };
+  if (typeof def === "function") {
+    throw new Error(
+      "the default export is a function; export default { fetch(request, env, ctx) { … } } or export const handler = async (event, context) => { … }",
+    );
+  }
+  throw new Error(
+    'the function exports neither a fetch handler nor a Lambda handler; add export default { async fetch(request, env, ctx) { return new Response("hi") } }',
+  );
+}
+
+function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
+  if (
+    bytes.byteOffset === 0 &&
+    bytes.byteLength === bytes.buffer.byteLength &&
+    bytes.buffer instanceof ArrayBuffer
+  ) {
+    return bytes.buffer;
+  }
+  return bytes.slice().buffer;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (value === undefined) return "undefined";
+  if (typeof value === "object") return `an object (${Object.prototype.toString.call(value)})`;
+  return `a ${typeof value}`;
+}
+
+/** The abort reason a client disconnect or timeout gives the request's signal. */
+class AbortReason extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "AbortError";
+  }
+}

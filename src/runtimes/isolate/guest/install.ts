@@ -1,0 +1,55 @@
+// The guest bootstrap's entry: run once in every fresh isolate, before any function code.
+// It wraps the host's References into HostHooks, installs the Web platform, and leaves three
+// entry points on globalThis for the host to take (and then delete): bind, dispatch, abort.
+import type { FlatHeaders, HostHooks, IvmReference, LogLevel } from "./host-api.js";
+import { createDispatcher } from "./dispatch.js";
+import { installWebPlatform } from "./web/index.js";
+
+const copy = { arguments: { copy: true } } as const;
+const copyBoth = { arguments: { copy: true }, result: { promise: true, copy: true } } as const;
+
+function install(
+  logRef: IvmReference,
+  sleepRef: IvmReference,
+  fetchRef: IvmReference,
+  cryptoRef: IvmReference,
+  randomRef: IvmReference,
+  emitRef: IvmReference,
+  doneRef: IvmReference,
+  respondRef: IvmReference,
+): void {
+  const hooks: HostHooks = {
+    log: (level: LogLevel, requestId, message) =>
+      logRef.applyIgnored(undefined, [level, requestId, message], copy),
+    sleep: async (ms) => {
+      await sleepRef.apply(undefined, [ms], copyBoth);
+    },
+    fetch: (requestId, method, url, headers: FlatHeaders, body) =>
+      fetchRef.apply(undefined, [requestId, method, url, headers, body], copyBoth) as ReturnType<
+        HostHooks["fetch"]
+      >,
+    crypto: (op, args) => cryptoRef.apply(undefined, [op, args], copyBoth),
+    randomBytes: (length) =>
+      randomRef.applySync(undefined, [length], {
+        arguments: { copy: true },
+        result: { copy: true },
+      }) as ArrayBuffer,
+    emit: async (seq, chunk, error) => {
+      await emitRef.apply(
+        undefined,
+        error === undefined ? [seq, chunk] : [seq, chunk, error],
+        copyBoth,
+      );
+    },
+    done: (seq) => doneRef.applyIgnored(undefined, [seq], copy),
+    respond: (seq, kind, payload) => respondRef.applyIgnored(undefined, [seq, kind, payload], copy),
+  };
+  const web = installWebPlatform(hooks);
+  const dispatcher = createDispatcher(hooks, web);
+  const g = globalThis as Record<string, unknown>;
+  g["__lf_bind"] = dispatcher.bind;
+  g["__lf_dispatch"] = dispatcher.dispatchBatch;
+  g["__lf_abort"] = dispatcher.abort;
+}
+
+(globalThis as Record<string, unknown>)["__lf_install"] = install;

@@ -1,0 +1,56 @@
+// What every runtime (V8 isolates today, sandboxed processes later) offers the scheduler.
+import type { FunctionConfig } from "../shared/manifest/types.js";
+
+/** A deployed, immutable function version: what the scheduler asks a runtime to run. */
+export interface FunctionVersion {
+  project: string;
+  name: string;
+  version: number;
+  config: FunctionConfig;
+  /** Blob key of the bundled code. */
+  artifact: string;
+}
+
+export interface InvocationRequest {
+  id: string;
+  method: string;
+  /** Absolute URL as the function sees it (mount prefix already stripped). */
+  url: string;
+  /** Flat [name, value, …] list, as Node's rawHeaders. */
+  headers: string[];
+  body: Uint8Array | null;
+  sourceIp: string;
+  /** Set by the runtime, called by the gateway when the client goes away (cheaper than an AbortSignal). */
+  cancel?: { onCancel: (() => void) | undefined };
+}
+
+export type ResponseBody = string | Uint8Array | null | AsyncIterable<string | Uint8Array>;
+
+export interface InvocationResponse {
+  status: number;
+  headers: string[];
+  body: ResponseBody;
+  /** True when this invocation started a new instance. */
+  coldStart: boolean;
+}
+
+export interface Instance {
+  readonly id: string;
+  readonly inflight: number;
+  readonly alive: boolean;
+  /** Alive and fit for new work (false while a timed-out invocation is being looked into). */
+  readonly accepting: boolean;
+  /** ms epoch of the last invocation start or end. */
+  readonly lastUsed: number;
+  invoke(request: InvocationRequest): Promise<Omit<InvocationResponse, "coldStart">>;
+  /** Stop at once; in-flight invocations fail with INSTANCE_RESET. */
+  dispose(): void;
+}
+
+export interface Runtime {
+  /** Make an instance of `fn` ready to serve (the cold start). */
+  createInstance(fn: FunctionVersion): Promise<Instance>;
+  /** Check that code loads and exports a handler, in a scratch instance; throws why not. */
+  verify(fn: FunctionVersion): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,90 @@
+// The shipped examples, deployed the way `npm start` deploys them (`up --examples`).
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { startPlatform, type Platform } from "./kit/platform.js";
+
+describe("examples", () => {
+  let platform: Platform;
+
+  before(async () => {
+    platform = await startPlatform({ args: ["--examples"] });
+  });
+  after(() => platform.dispose());
+
+  it("prints the URL of every example function at start", () => {
+    for (const fn of ["hello", "users", "ticker", "legacy"]) {
+      assert.match(platform.output(), new RegExp(`${platform.url}/fn/examples/${fn} `));
+    }
+  });
+
+  it("hello: greets with the env var and the query", async () => {
+    const res = await platform.fetch("/fn/examples/hello/?name=Ada");
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("content-type"), "text/plain; charset=utf-8");
+    assert.equal(await res.text(), "Hello, Ada!\n");
+  });
+
+  it("json-api: an unmodified hono app with route parameters, JSON bodies and errors", async () => {
+    const one = await platform.fetch("/fn/examples/users/users/1");
+    assert.deepEqual(await one.json(), { id: 1, name: "Ada" });
+    const missing = await platform.fetch("/fn/examples/users/users/99");
+    assert.equal(missing.status, 404);
+    assert.deepEqual(await missing.json(), { error: "no such user" });
+    const created = await platform.fetch("/fn/examples/users/users", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name: "Grace" }),
+    });
+    assert.equal(created.status, 201);
+    const grace = (await created.json()) as { id: number; name: string };
+    assert.equal(grace.name, "Grace");
+    const fetched = await platform.fetch(`/fn/examples/users/users/${grace.id}`);
+    assert.deepEqual(await fetched.json(), grace);
+    const invalid = await platform.fetch("/fn/examples/users/users", {
+      method: "POST",
+      body: "{}",
+    });
+    assert.equal(invalid.status, 400);
+    const unknownRoute = await platform.fetch("/fn/examples/users/nope");
+    assert.equal(unknownRoute.status, 404);
+  });
+
+  it("streaming: server-sent events arrive as separate chunks, with both cookies", async () => {
+    const res = await platform.fetch("/fn/examples/ticker/?count=3");
+    assert.equal(res.headers.get("content-type"), "text/event-stream");
+    assert.deepEqual(res.headers.getSetCookie(), [
+      "seen=1; Path=/; HttpOnly",
+      "theme=dark; Path=/",
+    ]);
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    const arrivals: string[] = [];
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      arrivals.push(decoder.decode(value));
+    }
+    const text = arrivals.join("");
+    assert.deepEqual(
+      [...text.matchAll(/^id: (\d+)$/gm)].map((m) => m[1]),
+      ["1", "2", "3"],
+    );
+    assert.match(text, /event: done\ndata: bye\n\n$/);
+    assert.ok(
+      arrivals.length >= 3,
+      `events arrived in ${arrivals.length} chunk(s): the body was buffered`,
+    );
+  });
+
+  it("lambda: an unmodified AWS Lambda handler", async () => {
+    const res = await platform.fetch("/fn/examples/legacy/some/path?name=bob", {
+      headers: { "x-request-id": "lambda-1" },
+    });
+    assert.deepEqual(await res.json(), {
+      message: "hi bob",
+      method: "GET",
+      path: "/some/path",
+      requestId: "lambda-1",
+    });
+  });
+});

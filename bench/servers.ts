@@ -1,4 +1,5 @@
 // The servers under test, each serving the same hello world, each in its own process.
+import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -56,6 +57,7 @@ export async function startLitefaas(extraArgs: string[] = []): Promise<Litefaas>
         manifest: request.manifest,
         file: request.file,
         bundles: request.bundles,
+        migrations: request.migrations,
       }),
     });
     if (!res.ok) throw new Error(`deploy failed: ${res.status} ${await res.text()}`);
@@ -100,19 +102,21 @@ const hello :Workerd.Worker = (
 `,
   );
   const binary = join(ROOT, "node_modules/workerd/bin/workerd");
-  const { child } = await spawnReady(
-    binary,
-    ["serve", join(dir, "config.capnp"), "--verbose"],
-    /^/,
-  );
-  // workerd prints nothing reliable when ready: poll the socket
-  for (let i = 0; i < 200; i++) {
+  const child = spawn(binary, ["serve", join(dir, "config.capnp")], {
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  // workerd prints nothing when ready: poll the socket
+  let ready = false;
+  for (let i = 0; i < 200 && !ready; i++) {
     try {
-      const res = await fetch(`http://127.0.0.1:${port}/`);
-      if (res.ok) break;
+      ready = (await fetch(`http://127.0.0.1:${port}/`)).ok;
     } catch {
       await new Promise((r) => setTimeout(r, 50));
     }
+  }
+  if (!ready) {
+    await stopChild(child);
+    throw new Error("workerd did not start serving within 10 s");
   }
   return {
     url: `http://127.0.0.1:${port}/`,

@@ -3,6 +3,7 @@ import { parseArgs } from "node:util";
 import { LitefaasError } from "../shared/errors.js";
 import { AdminClient, resolveClientOptions } from "./client.js";
 import { deployCommand } from "./commands/deploy.js";
+import { eventsCommand } from "./commands/events.js";
 import { functionCommands } from "./commands/functions.js";
 import { invokeCommand } from "./commands/invoke.js";
 import { logsCommand } from "./commands/logs.js";
@@ -14,14 +15,16 @@ const HELP = `litefaas — functions as HTTP endpoints, self-hosted
 usage: litefaas <command> [options]
 
   up [--port 8080] [--host 127.0.0.1] [--data ./.litefaas] [--deploy <dir>]... [--examples]
+     [--nats nats://127.0.0.1:4222] [--postgres postgres://user@host/db]
                                    run the platform (gateway, admin API, runtimes) in one process
   deploy [dir]                     bundle the project in dir (default .) and deploy it
   invoke <project>/<function> [--method GET] [--path /] [--data <text|@file>] [--header "k: v"]...
   ls                               list deployed functions
   versions <project>/<function>    list a function's versions
   rollback <project>/<function> [--to <version>]
-  rm <project>/<function>          remove a function
+  rm <project>/<function> [--purge]   remove a function (--purge: and delete its KV and SQL data)
   logs <project>/<function> [--follow] [--limit 100]
+  events tail <project> [--subject 'orders.>']   follow a project's events
 
 common options:
   --url <admin url>     default $LITEFAAS_URL or http://127.0.0.1:8080
@@ -49,6 +52,10 @@ const options = {
   follow: { type: "boolean", short: "f", default: false },
   limit: { type: "string" },
   to: { type: "string" },
+  subject: { type: "string" },
+  nats: { type: "string" },
+  purge: { type: "boolean", default: false },
+  postgres: { type: "string" },
 } as const;
 
 export type Flags = ReturnType<typeof parse>["values"];
@@ -84,6 +91,8 @@ async function main(argv: string[]): Promise<number> {
         return await deployCommand(client, args[0] ?? ".", out);
       case "invoke":
         return await invokeCommand(client, args[0], flags, out);
+      case "events":
+        return await eventsCommand(client, args, flags, out);
       case "logs":
         return await logsCommand(client, args[0], flags, out);
       case "ls":

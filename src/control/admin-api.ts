@@ -16,8 +16,18 @@ export interface AdminDeps {
   publicUrl(): string;
   /** Running instances and in-flight invocations of a function's live version. */
   usage(project: string, name: string): { instances: number; inflight: number };
+  /** Follow a project's events (subjects inside the project, "*" and ">" allowed). */
+  followEvents(
+    project: string,
+    subject: string,
+    onEvent: (event: {
+      subject: string;
+      data: Uint8Array;
+      headers: Record<string, string>;
+    }) => void,
+  ): () => void;
   /** Called after a function is removed, to stop its instances and free its artifacts. */
-  onRemoved(project: string, name: string, artifacts: string[]): Promise<void>;
+  onRemoved(project: string, name: string, artifacts: string[], purge: boolean): Promise<void>;
 }
 
 const MAX_ADMIN_BODY = 64 * 1024 * 1024;
@@ -51,6 +61,7 @@ export function createAdminApi(deps: AdminDeps) {
           manifest: body.manifest,
           file: body.file ?? "litefaas.yaml",
           bundles: body.bundles,
+          ...(body.migrations === undefined ? {} : { migrations: body.migrations }),
         });
         return {
           ...result,
@@ -85,10 +96,11 @@ export function createAdminApi(deps: AdminDeps) {
     [
       "DELETE",
       /^\/admin\/v1\/functions\/([^/]+)\/([^/]+)$/,
-      async ({ params: [project = "", name = ""] }) => {
+      async ({ params: [project = "", name = ""], query }) => {
+        const purge = query.get("purge") === "1";
         const artifacts = await deps.registry.remove(project, name);
-        await deps.onRemoved(project, name, artifacts);
-        return { removed: `${project}/${name}` };
+        await deps.onRemoved(project, name, artifacts, purge);
+        return { removed: `${project}/${name}`, purged: purge };
       },
     ],
     [
@@ -125,6 +137,31 @@ export function createAdminApi(deps: AdminDeps) {
         }
         const entry = await deps.registry.rollback(project, name, body.to);
         return { project, name, live: entry.version };
+      },
+    ],
+    [
+      "GET",
+      /^\/admin\/v1\/projects\/([a-z0-9-]+)\/events$/,
+      ({ res, params: [project = ""], query }) => {
+        const subject = query.get("subject") ?? ">";
+        if (!/^([A-Za-z0-9_-]+|\*)(\.([A-Za-z0-9_-]+|\*))*(\.>)?$|^>$/.test(subject)) {
+          throw new LitefaasError("INVALID_REQUEST", `"${subject}" is not a subject pattern`, {
+            fix: 'use tokens separated by ".", with "*" for one token and a final ">" for the rest, e.g. orders.>',
+          });
+        }
+        res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-store" });
+        res.write(`${JSON.stringify({ ready: true, project, subject })}\n`);
+        const stop = deps.followEvents(project, subject, (event) =>
+          res.write(
+            `${JSON.stringify({ subject: event.subject, data: Buffer.from(event.data).toString("utf8"), headers: event.headers })}\n`,
+          ),
+        );
+        const heartbeat = setInterval(() => res.write("\n"), 15_000);
+        res.on("close", () => {
+          clearInterval(heartbeat);
+          stop();
+        });
+        return Promise.resolve(undefined);
       },
     ],
     [

@@ -1,7 +1,8 @@
 // Turning a project directory into a deploy request: read and validate the manifest, bundle
 // every function. Runs where the code is (the CLI, or `up` for its own examples).
-import { readFile } from "node:fs/promises";
-import { relative } from "node:path";
+import { readdir, readFile } from "node:fs/promises";
+import { dirname, join, relative } from "node:path";
+import { LitefaasError } from "../shared/errors.js";
 import { loadManifest } from "../shared/manifest/load.js";
 import { bundleFunction } from "./bundle.js";
 import type { DeployRequest } from "./deployer.js";
@@ -21,6 +22,7 @@ export async function buildProject(
   const { manifest, file } = await loadManifest(dir);
   const names = Object.keys(manifest.functions);
   const bundles: Record<string, string> = {};
+  const migrations: Record<string, Array<{ name: string; sql: string }>> = {};
   let bytes = 0;
   for (const [index, name] of names.entries()) {
     const config = manifest.functions[name];
@@ -29,6 +31,8 @@ export async function buildProject(
     const bundle = await bundleFunction(dir, config.main, name);
     bundles[name] = bundle.code;
     bytes += bundle.code.length;
+    const found = await readMigrations(join(dir, dirname(config.main), "migrations"));
+    if (found.length > 0) migrations[name] = found;
   }
   progress({ step: "done", bytes });
   return {
@@ -36,5 +40,32 @@ export async function buildProject(
     manifest: await readFile(file, "utf8"),
     file: relative(process.cwd(), file) || file,
     bundles,
+    migrations,
   };
+}
+
+const MIGRATION_NAME = /^\d{4}_[A-Za-z0-9_-]+\.sql$/;
+
+/** migrations/NNNN_name.sql next to the function's entry file, in name order. */
+async function readMigrations(dir: string): Promise<Array<{ name: string; sql: string }>> {
+  let names: string[];
+  try {
+    names = (await readdir(dir)).filter((n) => !n.startsWith("."));
+  } catch {
+    return [];
+  }
+  const wrong = names.filter((n) => !MIGRATION_NAME.test(n));
+  if (wrong.length > 0) {
+    throw new LitefaasError(
+      "INVALID_REQUEST",
+      `${dir} has files that are not migrations: ${wrong.join(", ")}`,
+      {
+        fix: "name migrations NNNN_description.sql (e.g. 0001_create_todos.sql), or move other files out of migrations/",
+      },
+    );
+  }
+  names.sort();
+  return Promise.all(
+    names.map(async (name) => ({ name, sql: await readFile(join(dir, name), "utf8") })),
+  );
 }

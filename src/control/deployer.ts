@@ -13,7 +13,16 @@ export interface DeployRequest {
   file: string;
   /** Bundled code per function name. */
   bundles: Record<string, string>;
+  /** SQL migrations per function name, applied in order at deploy (each once). */
+  migrations?: Record<string, Array<{ name: string; sql: string }>>;
 }
+
+type Migration = { name: string; sql: string };
+
+export type Migrator = (
+  fn: FunctionVersion,
+  migrations: Array<{ name: string; sql: string }>,
+) => Promise<string[]>;
 
 export interface DeployedFunction {
   name: string;
@@ -32,6 +41,8 @@ export class Deployer {
     private readonly blobs: BlobsPort,
     /** Loads a version in a scratch instance; throws FUNCTION_INIT_FAILED when it cannot start. */
     private readonly verify: (fn: FunctionVersion) => Promise<void>,
+    /** Applies a function's pending migrations; throws MIGRATION_FAILED naming the one that failed. */
+    private readonly migrate: Migrator,
   ) {}
 
   async deploy(request: DeployRequest): Promise<DeployResult> {
@@ -43,18 +54,37 @@ export class Deployer {
         fix: "deploy with `litefaas deploy <dir>`, which bundles every function in the manifest",
       });
     }
-    const staged: Array<{ entry: VersionRecord; changed: boolean }> = [];
+    // 1. store and check every function; nothing changes for users until all passed
+    type Plan =
+      | { kind: "unchanged"; entry: VersionRecord }
+      | { kind: "reactivate"; entry: VersionRecord }
+      | {
+          kind: "new";
+          candidate: FunctionVersion;
+          size: number;
+          hash: string;
+          migrations: Migration[];
+        };
+    const plans: Plan[] = [];
     for (const name of names) {
       const config = manifest.functions[name];
       const code = request.bundles[name];
       if (config === undefined || code === undefined) continue;
+      const migrations = request.migrations?.[name] ?? [];
       const bytes = new TextEncoder().encode(code);
       const key = await this.blobs.put(bytes);
-      const hash = createHash("sha256").update(key).update(JSON.stringify(config)).digest("hex");
+      const hash = createHash("sha256")
+        .update(key)
+        .update(JSON.stringify(config))
+        .update(JSON.stringify(migrations))
+        .digest("hex");
       const latest = await this.registry.latestVersion(manifest.project, name);
       const live = this.registry.resolve(manifest.project, name);
-      if (latest !== undefined && latest.hash === hash && live?.version === latest.version) {
-        staged.push({ entry: latest, changed: false });
+      if (latest !== undefined && latest.hash === hash) {
+        plans.push({
+          kind: live?.version === latest.version ? "unchanged" : "reactivate",
+          entry: latest,
+        });
         continue;
       }
       const candidate: FunctionVersion = {
@@ -65,17 +95,31 @@ export class Deployer {
         artifact: key,
       };
       await this.verify(candidate);
-      const entry =
-        latest !== undefined && latest.hash === hash
-          ? latest
-          : await this.registry.createVersion(
-              manifest.project,
-              name,
-              { key, size: bytes.length },
-              config,
-              hash,
-            );
-      staged.push({ entry, changed: true });
+      plans.push({ kind: "new", candidate, size: bytes.length, hash, migrations });
+    }
+    // 2. migrations: a failing one stops the deploy here, with the previous versions serving
+    for (const plan of plans) {
+      if (plan.kind === "new" && plan.migrations.length > 0)
+        await this.migrate(plan.candidate, plan.migrations);
+    }
+    // 3. record the new versions and make them live
+    const staged: Array<{ entry: VersionRecord; changed: boolean }> = [];
+    for (const plan of plans) {
+      if (plan.kind !== "new") {
+        staged.push({ entry: plan.entry, changed: plan.kind === "reactivate" });
+        continue;
+      }
+      const { project, name, artifact, config } = plan.candidate;
+      staged.push({
+        entry: await this.registry.createVersion(
+          project,
+          name,
+          { key: artifact, size: plan.size },
+          config,
+          plan.hash,
+        ),
+        changed: true,
+      });
     }
     for (const { entry, changed } of staged) if (changed) await this.registry.setLive(entry);
     return {

@@ -146,7 +146,8 @@ export class Gateway {
         fix: "list functions with `litefaas ls`; deploy with `litefaas deploy <dir>`",
       });
     }
-    const body = await readBody(req, this.options.maxBodyBytes);
+    const reading = readBody(req, this.options.maxBodyBytes);
+    const body = reading === null ? null : await reading;
     const rest = url.slice(nameEnd, pathEnd);
     const host = req.headers.host ?? "localhost";
     const headers = req.rawHeaders.slice();

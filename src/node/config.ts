@@ -15,6 +15,10 @@ export interface NodeConfig {
   perInstance: number;
   /** How long SIGTERM waits for in-flight requests (ms). */
   drainMs: number;
+  /** NATS servers for the function KV stores and the event bus; embedded backends when absent. */
+  nats: string | undefined;
+  /** PostgreSQL for the functions' SQL databases; SQLite files when absent. */
+  postgres: string | undefined;
 }
 
 export interface ConfigInput {
@@ -25,6 +29,8 @@ export interface ConfigInput {
   prewarm?: string | undefined;
   perInstance?: string | undefined;
   drainMs?: string | undefined;
+  nats?: string | undefined;
+  postgres?: string | undefined;
 }
 
 export function buildConfig(
@@ -40,7 +46,46 @@ export function buildConfig(
     prewarm: integer("--prewarm", input.prewarm ?? "4", 0, 1000),
     perInstance: integer("--per-instance", input.perInstance ?? "64", 1, 10000),
     drainMs: integer("--drain-ms", input.drainMs ?? "10000", 0, 600_000),
+    nats: url(
+      "--nats",
+      input.nats ?? env["LITEFAAS_NATS"],
+      ["nats:", "tls:", "ws:", "wss:"],
+      "nats://127.0.0.1:4222",
+    ),
+    postgres: url(
+      "--postgres",
+      input.postgres ?? env["LITEFAAS_POSTGRES"],
+      ["postgres:", "postgresql:"],
+      "postgres://postgres@127.0.0.1:5432/test",
+    ),
   };
+}
+
+function url(
+  flag: string,
+  text: string | undefined,
+  protocols: string[],
+  example: string,
+): string | undefined {
+  if (text === undefined || text === "") return undefined;
+  for (const part of text.split(",")) {
+    let parsed: URL;
+    try {
+      parsed = new URL(part.trim());
+    } catch {
+      throw new LitefaasError("INVALID_REQUEST", `${flag} "${part}" is not a URL`, {
+        fix: `pass e.g. ${flag} ${example}`,
+      });
+    }
+    if (!protocols.includes(parsed.protocol)) {
+      throw new LitefaasError(
+        "INVALID_REQUEST",
+        `${flag} "${part}" must use ${protocols.join(" or ")}`,
+        { fix: `pass e.g. ${flag} ${example}` },
+      );
+    }
+  }
+  return text;
 }
 
 function integer(flag: string, text: string, min: number, max: number): number {

@@ -3,8 +3,15 @@ import { randomBytes } from "node:crypto";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { openFileBlobs } from "../backends/file-blobs/index.js";
+import { createMemoryBus } from "../backends/memory-bus/index.js";
+import { connectNats } from "../backends/nats/connection.js";
+import { natsBus } from "../backends/nats-bus/index.js";
+import { natsKv } from "../backends/nats-kv/index.js";
+import { openPostgresSql } from "../backends/postgres-sql/index.js";
 import { openSqliteKv } from "../backends/sqlite-kv/index.js";
-import { functionServices } from "../bindings/index.js";
+import { openSqliteSql } from "../backends/sqlite-sql/index.js";
+import { functionServices, kvBucketOf, releaseFunction, sqlOwnerOf } from "../bindings/index.js";
+import { projectSubject } from "../bindings/events/host.js";
 import { createAdminApi } from "../control/admin-api.js";
 import { buildProject } from "../control/build-project.js";
 import { Deployer, type DeployResult } from "../control/deployer.js";
@@ -14,6 +21,7 @@ import { createLocalInvoker } from "../invoke/index.js";
 import { LogStore } from "../observe/logs.js";
 import { createIsolateRuntime } from "../runtimes/isolate/index.js";
 import { Scheduler } from "../scheduler/index.js";
+import { LitefaasError } from "../shared/errors.js";
 import type { NodeConfig } from "./config.js";
 
 export interface RunningNode {
@@ -32,6 +40,10 @@ export async function startNode(
   const { token, file: tokenFile, created } = await adminToken(config.dataDir);
 
   const kv = openSqliteKv(join(config.dataDir, "registry.sqlite"));
+  const { functionKv, sql, bus, nats } = await openFunctionBackends(config);
+  say(
+    `backends: kv ${config.nats === undefined ? "SQLite" : "NATS JetStream"}, sql ${config.postgres === undefined ? "SQLite" : "PostgreSQL"}, events ${config.nats === undefined ? "in-process" : "NATS"}`,
+  );
   const blobs = openFileBlobs(join(config.dataDir, "blobs"));
   const logs = await LogStore.open(join(config.dataDir, "logs"));
   const registry = await Registry.open(kv);
@@ -41,15 +53,36 @@ export async function startNode(
   const runtime = createIsolateRuntime({
     blobs,
     prewarm: config.prewarm,
-    services: (fn) => functionServices(fn, { logs, platformAddresses }),
+    services: (fn) => functionServices(fn, { logs, platformAddresses, kv: functionKv, sql, bus }),
   });
   const scheduler = new Scheduler(runtime, {
     perInstance: config.perInstance,
     drainMs: config.drainMs,
   });
-  const deployer = new Deployer(registry, blobs, (fn) => runtime.verify(fn));
+  const deployer = new Deployer(
+    registry,
+    blobs,
+    (fn) => runtime.verify(fn),
+    async (fn, migrations) => {
+      const db = await sql.database(sqlOwnerOf(fn.project, fn.name));
+      try {
+        return (await db.migrate(migrations)).applied;
+      } catch (error) {
+        throw new LitefaasError(
+          "MIGRATION_FAILED",
+          `${fn.project}/${fn.name}: ${error instanceof Error ? error.message : String(error)}`,
+          {
+            fix: "fix the migration and deploy again; the previous version is still serving",
+          },
+        );
+      }
+    },
+  );
   registry.onChange((event) => {
-    if (event.kind === "removed") scheduler.retire(event.project, event.name);
+    if (event.kind === "removed") {
+      scheduler.retire(event.project, event.name);
+      releaseFunction(event.project, event.name);
+    }
   });
 
   let ready = false;
@@ -68,12 +101,23 @@ export async function startNode(
       logs,
       publicUrl: () => url,
       usage: (project, name) => scheduler.usage(project, name),
-      onRemoved: async (_project, _name, artifacts) => {
-        // artifacts are content-addressed and may be shared by other versions or functions
-        const inUse = new Set(
-          registry.list().map((f) => registry.resolve(f.project, f.name)?.artifact),
+      followEvents: (project, subject, onEvent) => {
+        const prefix = projectSubject(project, "");
+        const subscription = bus.subscribe(`${prefix}${subject}`, (message) =>
+          onEvent({ ...message, subject: message.subject.slice(prefix.length) }),
         );
+        return () => subscription.unsubscribe();
+      },
+      onRemoved: async (project, name, artifacts, purge) => {
+        // artifacts are content-addressed: another function's version may share one
+        const inUse = new Set<string>();
+        for (const f of registry.list())
+          for (const v of await registry.versions(f.project, f.name)) inUse.add(v.artifact);
         for (const key of artifacts) if (!inUse.has(key)) await blobs.delete(key);
+        if (purge) {
+          await functionKv.deleteBucket(kvBucketOf(project, name));
+          await sql.dropDatabase(sqlOwnerOf(project, name));
+        }
       },
     }),
   });
@@ -104,9 +148,30 @@ export async function startNode(
         await runtime.close();
         await logs.close();
         await kv.close();
+        await functionKv.close();
+        await sql.close();
+        await bus.close();
+        await nats?.drain();
         await blobs.close();
       })()),
   };
+}
+
+/** The backends of functions' own stores: embedded by default, NATS and PostgreSQL when given. */
+async function openFunctionBackends(config: NodeConfig) {
+  const nats =
+    config.nats === undefined
+      ? undefined
+      : await connectNats({ servers: config.nats, name: "litefaas" });
+  // functions' own stores live apart from the registry: one file for every bucket, one per database
+  const functionKv =
+    nats === undefined ? openSqliteKv(join(config.dataDir, "kv.sqlite")) : natsKv(nats);
+  const bus = nats === undefined ? createMemoryBus() : natsBus(nats);
+  const sql =
+    config.postgres === undefined
+      ? openSqliteSql({ dir: join(config.dataDir, "sql") })
+      : await openPostgresSql({ url: config.postgres });
+  return { functionKv, sql, bus, nats };
 }
 
 /** The admin token lives in <data>/admin-token, readable by the owner only. */

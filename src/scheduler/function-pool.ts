@@ -35,26 +35,37 @@ export class FunctionPool {
     return this.inflight;
   }
 
-  async invoke(request: InvocationRequest): Promise<InvocationResponse> {
+  invoke(request: InvocationRequest): Promise<InvocationResponse> {
     if (this.inflight >= this.fn.config.concurrency) {
-      throw new LitefaasError(
-        "THROTTLED",
-        `${this.fn.project}/${this.fn.name} is at its concurrency limit of ${this.fn.config.concurrency}`,
-        {
-          fix: "retry after a moment, or raise limits.concurrency in litefaas.yaml",
-        },
+      return Promise.reject(
+        new LitefaasError(
+          "THROTTLED",
+          `${this.fn.project}/${this.fn.name} is at its concurrency limit of ${this.fn.config.concurrency}`,
+          { fix: "retry after a moment, or raise limits.concurrency in litefaas.yaml" },
+        ),
       );
     }
     this.inflight++;
-    try {
-      const { instance, cold } = await this.acquire();
-      const response = (await instance.invoke(request)) as InvocationResponse;
-      response.coldStart = cold;
-      return response;
-    } finally {
+    // the warm path stays synchronous up to the instance: no extra promise per request
+    const warm = this.warmInstance();
+    const answer =
+      warm === undefined
+        ? this.acquireCold().then(({ instance, cold }) => this.mark(instance.invoke(request), cold))
+        : this.mark(warm.invoke(request), false);
+    return answer.finally(() => {
       this.inflight--;
       if (this.draining && this.inflight === 0) this.drained?.();
-    }
+    });
+  }
+
+  private mark(
+    answer: Promise<Omit<InvocationResponse, "coldStart">>,
+    cold: boolean,
+  ): Promise<InvocationResponse> {
+    return answer.then((response) => {
+      (response as InvocationResponse).coldStart = cold;
+      return response as InvocationResponse;
+    });
   }
 
   /** Dispose instances idle for longer than the function's idle timeout. */
@@ -91,19 +102,24 @@ export class FunctionPool {
     this.instances = [];
   }
 
-  private async acquire(): Promise<{ instance: Instance; cold: boolean }> {
+  /** The least busy accepting instance with room, if any. */
+  private warmInstance(): Instance | undefined {
     let best: Instance | undefined;
-    let live = 0;
+    let dead = false;
     for (const instance of this.instances) {
-      if (!instance.alive) continue;
-      live++;
+      if (!instance.alive) {
+        dead = true;
+        continue;
+      }
       if (!instance.accepting) continue;
       if (best === undefined || instance.inflight < best.inflight) best = instance;
     }
-    if (live !== this.instances.length) this.instances = this.instances.filter((i) => i.alive);
-    if (best !== undefined && best.inflight < this.options.perInstance)
-      return { instance: best, cold: false };
-    // every instance is full: join an instance that is already starting if it has room
+    if (dead) this.instances = this.instances.filter((i) => i.alive);
+    return best !== undefined && best.inflight < this.options.perInstance ? best : undefined;
+  }
+
+  /** Every instance is full: join one that is starting and has room, or start another. */
+  private async acquireCold(): Promise<{ instance: Instance; cold: boolean }> {
     for (const [starting, claimed] of this.starting) {
       if (claimed < this.options.perInstance) {
         this.starting.set(starting, claimed + 1);

@@ -39,6 +39,7 @@ export const catalog = {
   INVALID_REQUEST: { status: 400, kind: "user", title: "Invalid request" },
   INVALID_MANIFEST: { status: 400, kind: "user", title: "Invalid manifest" },
   BUILD_FAILED: { status: 400, kind: "user", title: "The function could not be bundled" },
+  MIGRATION_FAILED: { status: 400, kind: "user", title: "A SQL migration failed" },
   VERSION_NOT_FOUND: { status: 404, kind: "user", title: "Version not found" },
   // anything else
   INTERNAL: { status: 500, kind: "system", title: "Internal error" },

@@ -1,6 +1,6 @@
 // kv port on SQLite: one database file for every bucket. Writes are synchronous and durable
 // (WAL); watchers are in-process, which is all the embedded, single-process mode needs.
-import Database from "better-sqlite3";
+import { Sqlite } from "../sqlite/driver.js";
 import {
   BUCKET_NAME,
   KvConflictError,
@@ -24,7 +24,7 @@ const SWEEP_INTERVAL_MS = 30_000;
 const MAX_PAGE = 1000;
 
 export function openSqliteKv(file: string): KvPort {
-  const db = new Database(file);
+  const db = new Sqlite(file);
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = NORMAL");
   db.exec(`

@@ -23,6 +23,7 @@ export async function deployCommand(
     manifest: request.manifest,
     file: request.file,
     bundles: request.bundles,
+    migrations: request.migrations,
   });
   out.done();
   out.result(answer, () =>

@@ -82,13 +82,17 @@ export const functionCommands: Record<"ls" | "versions" | "rollback" | "rm", Com
     out.result(answer, () => `${project}/${name} now serves v${answer.live}`);
     return 0;
   },
-  async rm(client, target, _flags, out) {
+  async rm(client, target, flags, out) {
     const { project, name } = parseTarget(target);
-    const answer = await client.call<{ removed: string }>(
+    const answer = await client.call<{ removed: string; purged: boolean }>(
       "DELETE",
-      `/admin/v1/functions/${project}/${name}`,
+      `/admin/v1/functions/${project}/${name}${flags.purge ? "?purge=1" : ""}`,
     );
-    out.result(answer, () => `removed ${answer.removed}`);
+    out.result(answer, () =>
+      answer.purged
+        ? `removed ${answer.removed} and deleted its KV store and SQL database`
+        : `removed ${answer.removed}; its KV store and SQL database are kept for a redeploy (delete them with --purge)`,
+    );
     return 0;
   },
 };

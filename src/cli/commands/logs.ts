@@ -1,6 +1,7 @@
 // litefaas logs <project>/<function> [--follow]: recent lines, then (with --follow) new ones live.
 import type { LogLine } from "../../observe/logs.js";
 import type { AdminClient } from "../client.js";
+import { eachLine } from "../ndjson.js";
 import type { Flags } from "../main.js";
 import { parseTarget, type Output } from "../output.js";
 
@@ -23,15 +24,8 @@ export async function logsCommand(
     return 0;
   }
   const response = await client.raw("GET", `${base}&follow=1`);
-  if (response.body === null) return 0;
-  const decoder = new TextDecoder();
-  let pending = "";
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-    pending += decoder.decode(chunk, { stream: true });
-    const lines = pending.split("\n");
-    pending = lines.pop() ?? "";
-    for (const raw of lines)
-      if (raw.trim().length > 0) process.stdout.write(`${render(JSON.parse(raw) as LogLine)}\n`);
-  }
+  await eachLine(response, (raw) =>
+    process.stdout.write(`${render(JSON.parse(raw) as LogLine)}\n`),
+  );
   return 0;
 }

@@ -26,6 +26,8 @@ export async function upCommand(flags: Flags): Promise<number> {
       prewarm: flags.prewarm,
       perInstance: flags["per-instance"],
       drainMs: flags["drain-ms"],
+      nats: flags.nats,
+      postgres: flags.postgres,
     },
     process.env,
   );

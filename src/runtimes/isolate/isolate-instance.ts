@@ -12,6 +12,7 @@ import type { LogSink } from "../../observe/logs.js";
 import type { FunctionVersion, Instance, InvocationRequest, InvocationResponse } from "../types.js";
 import type { PreparedIsolate } from "./prepared-isolate.js";
 import type { FetchResult } from "./guest/host-api.js";
+import { BindingUserError, type BindingHost } from "../../bindings/binding-error.js";
 
 /** Bundled code of a version, with V8's code cache once one instance produced it. */
 export interface LoadedCode {
@@ -30,6 +31,8 @@ export interface InstanceServices {
     body: ArrayBuffer | null,
   ) => Promise<FetchResult>;
   createSubtle: () => { call(op: string, args: unknown[]): Promise<unknown>; dispose(): void };
+  /** Host halves of env.kv, env.sql, env.events, by name. */
+  bindings: Record<string, BindingHost>;
 }
 
 type Answer = Omit<InvocationResponse, "coldStart">;
@@ -66,7 +69,7 @@ export class IsolateInstance implements Instance {
   private constructor(
     private readonly prepared: PreparedIsolate,
     private readonly fn: FunctionVersion,
-    services: InstanceServices,
+    private readonly services: InstanceServices,
   ) {
     this.subtle = services.createSubtle();
     const { project, name, version } = fn;
@@ -86,6 +89,7 @@ export class IsolateInstance implements Instance {
       emit: (seq, chunk, error) => this.emit(seq, chunk, error),
       onDone: (seq) => this.release(seq),
       onRespond: (seq, kind, payload) => this.answer(seq, kind, payload),
+      binding: (seq, name, op, args) => this.binding(seq, name, op, args),
     };
   }
 
@@ -256,6 +260,38 @@ export class IsolateInstance implements Instance {
     this.lastUsed = Date.now();
   }
 
+  /**
+   * A binding call from the guest. It must belong to an invocation still running (its response
+   * or its waitUntil work): a call from code that outlived its invocation is refused.
+   */
+  private async binding(seq: number, name: string, op: string, args: unknown[]): Promise<unknown> {
+    const call = this.calls.get(seq);
+    if (call === undefined) {
+      return [
+        1,
+        "Error",
+        `env.${name}.${op}() was called after its invocation ended; keep work going with ctx.waitUntil(promise)`,
+      ];
+    }
+    const host = this.services.bindings[name];
+    if (host === undefined)
+      return [1, "TypeError", `env.${name} is not a binding of this function`];
+    try {
+      return [0, await host(op, args)];
+    } catch (error) {
+      if (error instanceof BindingUserError) return [1, error.name, error.message];
+      this.log(
+        call.requestId,
+        `env.${name}.${op}() failed in the platform: ${error instanceof Error ? error.message : String(error)}`,
+      );
+      return [
+        1,
+        "Error",
+        `env.${name}.${op}() failed in the platform (request ${call.requestId}); retry, and report it if it persists`,
+      ];
+    }
+  }
+
   /** A streamed body's channel; chunks may arrive before the response head does. */
   private channel(seq: number): ChunkChannel {
     const call = this.calls.get(seq);
@@ -317,10 +353,18 @@ export class IsolateInstance implements Instance {
   private watchForDisposal() {
     this.prepared.context.eval("new Promise(() => {})", { promise: true }).then(
       () => undefined,
-      (error: unknown) => {
-        if (this.disposed) return;
-        const failure = this.classify(error, "");
-        for (const seq of [...this.calls.keys()]) this.fail(seq, failure);
+      () => {
+        // "abandoned" comes first, before isDisposed turns true, and also when the guest's GC
+        // merely collected the promise: look again shortly, then fail everything or re-arm
+        setTimeout(() => {
+          if (this.disposed) return;
+          if (!this.prepared.isolate.isDisposed) {
+            this.watchForDisposal();
+            return;
+          }
+          const failure = this.classify(new Error("memory limit"), "");
+          for (const seq of [...this.calls.keys()]) this.fail(seq, failure);
+        }, 20).unref();
       },
     );
   }
@@ -333,8 +377,10 @@ export class IsolateInstance implements Instance {
   private classify(error: unknown, requestId: string): LitefaasError {
     if (error instanceof LitefaasError) return error;
     if (this.lost !== undefined) return this.lost;
-    // isolated-vm disposes an isolate by itself only when it hits its memory limit
-    if (this.prepared.isolate.isDisposed && !this.disposed) {
+    // isolated-vm disposes an isolate by itself only when it hits its memory limit; the error
+    // can reach us a moment before isDisposed turns true, so its message counts too
+    const message = error instanceof Error ? error.message : String(error);
+    if (!this.disposed && (this.prepared.isolate.isDisposed || /memory limit/i.test(message))) {
       this.log(
         requestId,
         `Memory limit of ${this.fn.config.memoryMiB} MiB exceeded; the instance was replaced`,

@@ -29,6 +29,7 @@ export interface HostState {
   emit(seq: number, chunk: ArrayBuffer | string | null, error?: string): Promise<void>;
   onDone(seq: number): void;
   onRespond(seq: number, kind: 0 | 1, payload: unknown): void;
+  binding(seq: number, binding: string, op: string, args: unknown[]): Promise<unknown>;
 }
 
 export interface PreparedIsolate {
@@ -62,6 +63,8 @@ const unbound: HostState = {
   emit: () => Promise.resolve(),
   onDone: () => undefined,
   onRespond: () => undefined,
+  binding: () =>
+    Promise.resolve([1, "Error", "bindings are not available before the function is bound"]),
 };
 
 /**
@@ -117,6 +120,8 @@ export async function prepareIsolate(memoryMiB: number): Promise<PreparedIsolate
         handled(prepared.state.emit(seq, chunk, error)),
       (seq: number) => prepared.state.onDone(seq),
       (seq: number, kind: 0 | 1, payload: unknown) => prepared.state.onRespond(seq, kind, payload),
+      (seq: number, binding: string, op: string, args: unknown[]) =>
+        handled(prepared.state.binding(seq, binding, op, args)),
     ].map((fn) => new ivm.Reference(fn));
 
     const install: Reference = await context.global.get("__lf_install", { reference: true });

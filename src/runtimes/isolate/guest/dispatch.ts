@@ -4,6 +4,10 @@
 // Invocations arrive in batches (every request the host accepted in one event-loop turn): one
 // thread hop for many requests. Handlers that finish within a few microtask turns answer in the
 // batch's own result; the rest answer later through the `respond` hook.
+import { bindingCaller } from "./bindings/call.js";
+import { createEvents } from "./bindings/events.js";
+import { createKv } from "./bindings/kv.js";
+import { createSql } from "./bindings/sql.js";
 import type { FlatHeaders, HostHooks } from "./host-api.js";
 import { lambdaInvoke, type LambdaHandler } from "./lambda.js";
 import type { WebPlatform } from "./web/index.js";
@@ -22,7 +26,8 @@ interface Context {
   passThroughOnException(): void;
 }
 
-type FetchHandler = (request: Request, env: Record<string, string>, ctx: Context) => unknown;
+type Env = Record<string, unknown>;
+type FetchHandler = (request: Request, env: Env, ctx: Context) => unknown;
 
 /** [status, headers, body, streamed, settled]: `settled` 1 means no waitUntil work is left, so
  * the host needs no separate `done` call. */
@@ -39,13 +44,13 @@ type Bound =
 
 export function createDispatcher(hooks: HostHooks, web: WebPlatform) {
   let bound: Bound | undefined;
-  let env: Record<string, string> = {};
+  let makeEnv: (seq: number) => Env = () => ({});
   let meta: FunctionMeta | undefined;
   const controllers = new Map<number, AbortController>();
 
   /** Called once after the function's bundle ran; returns the handler style or throws why not. */
   function bind(envJson: string, metaJson: string): string {
-    env = Object.freeze(JSON.parse(envJson) as Record<string, string>);
+    makeEnv = envFactory(hooks, JSON.parse(envJson) as Record<string, string>);
     meta = JSON.parse(metaJson) as FunctionMeta;
     const exports = (globalThis as Record<string, unknown>)["__litefaas_fn"];
     delete (globalThis as Record<string, unknown>)["__litefaas_fn"];
@@ -118,7 +123,7 @@ export function createDispatcher(hooks: HostHooks, web: WebPlatform) {
       const b = bound;
       const result = await web.withRequest(requestId, () =>
         b.style === "fetch"
-          ? b.fetch.call(b.self, request, env, ctx)
+          ? b.fetch.call(b.self, request, makeEnv(seq), ctx)
           : lambdaInvoke(b.handler, request, {
               requestId,
               sourceIp,
@@ -198,6 +203,34 @@ export function createDispatcher(hooks: HostHooks, web: WebPlatform) {
   }
 
   return { bind, dispatchBatch, abort };
+}
+
+/**
+ * A function's env for one invocation: its manifest variables as own properties (what
+ * Object.keys shows), and its bindings as getters made on first use, tied to the invocation so
+ * the host can refuse calls that outlive it.
+ */
+function envFactory(hooks: HostHooks, vars: Record<string, string>): (seq: number) => Env {
+  class InvocationEnv {
+    #seq: number;
+    #kv: unknown;
+    #sql: unknown;
+    #events: unknown;
+    constructor(seq: number) {
+      this.#seq = seq;
+      Object.assign(this, vars);
+    }
+    get kv(): unknown {
+      return (this.#kv ??= createKv(bindingCaller(hooks, this.#seq, "kv")));
+    }
+    get sql(): unknown {
+      return (this.#sql ??= createSql(bindingCaller(hooks, this.#seq, "sql")));
+    }
+    get events(): unknown {
+      return (this.#events ??= createEvents(bindingCaller(hooks, this.#seq, "events")));
+    }
+  }
+  return (seq) => new InvocationEnv(seq) as unknown as Env;
 }
 
 /** [message, stack-or-message] of anything thrown. */

@@ -32,6 +32,8 @@ export interface HostHooks {
   emit(seq: number, chunk: ArrayBuffer | string | null, error?: string): Promise<void>;
   /** Fire-and-forget: invocation `seq`'s response and every ctx.waitUntil promise have settled. */
   done(seq: number): void;
+  /** A binding call (kv, sql, events) made by invocation `seq`: resolves [0, value] or [1, errorName, message]. */
+  binding(seq: number, binding: string, op: string, args: unknown[]): Promise<unknown>;
   /** Fire-and-forget: the late answer of invocation `seq` (kind 0: result, 1: [message, stack]). */
   respond(seq: number, kind: 0 | 1, payload: unknown): void;
 }

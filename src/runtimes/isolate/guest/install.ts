@@ -17,6 +17,7 @@ function install(
   emitRef: IvmReference,
   doneRef: IvmReference,
   respondRef: IvmReference,
+  bindingRef: IvmReference,
 ): void {
   const hooks: HostHooks = {
     log: (level: LogLevel, requestId, message) =>
@@ -43,6 +44,8 @@ function install(
     },
     done: (seq) => doneRef.applyIgnored(undefined, [seq], copy),
     respond: (seq, kind, payload) => respondRef.applyIgnored(undefined, [seq, kind, payload], copy),
+    binding: (seq, binding, op, args) =>
+      bindingRef.apply(undefined, [seq, binding, op, args], copyBoth),
   };
   const web = installWebPlatform(hooks);
   const dispatcher = createDispatcher(hooks, web);

@@ -1,0 +1,53 @@
+// env.events' host half: publish into the function's own project namespace. A function names a
+// subject inside its project; the platform prefixes it, so no subject it writes can reach
+// another project's events or the platform's own subjects.
+import type { BusPort } from "../../ports/bus.js";
+import { invalid, type BindingHost } from "../binding-error.js";
+
+const TOKEN = /^[A-Za-z0-9_-]+$/;
+const MAX_SUBJECT = 256;
+const MAX_EVENT_BYTES = 1024 * 1024;
+
+/** Where a project's events live on the bus (documented: external publishers use it). */
+export function projectSubject(project: string, subject: string): string {
+  return `litefaas.events.${project}.${subject}`;
+}
+
+export function checkSubject(subject: unknown): string {
+  if (typeof subject !== "string" || subject.length === 0 || subject.length > MAX_SUBJECT) {
+    throw invalid(
+      `an event subject is a non-empty string of at most ${MAX_SUBJECT} characters, e.g. "orders.created"`,
+    );
+  }
+  for (const token of subject.split(".")) {
+    if (!TOKEN.test(token)) {
+      throw invalid(
+        `"${subject}" is not a subject to publish to: use tokens of letters, digits, "_" and "-" separated by "." (no wildcards, no empty tokens)`,
+      );
+    }
+  }
+  return subject;
+}
+
+export function createEventsHost(bus: BusPort, project: string): BindingHost {
+  return async (op, args) => {
+    if (op !== "publish") throw invalid(`env.events has no operation "${op}"`);
+    const [subject, payload, headers] = args;
+    const data =
+      typeof payload === "string"
+        ? new TextEncoder().encode(payload)
+        : payload instanceof ArrayBuffer
+          ? new Uint8Array(payload)
+          : undefined;
+    if (data === undefined)
+      throw invalid("an event's data is a string, bytes, or a JSON-serializable value");
+    if (data.length > MAX_EVENT_BYTES)
+      throw invalid(`an event is at most ${MAX_EVENT_BYTES} bytes; this one is ${data.length}`);
+    const clean: Record<string, string> = {};
+    for (const [k, v] of Object.entries((headers ?? {}) as Record<string, unknown>)) {
+      if (typeof v === "string" && /^[A-Za-z0-9-]{1,64}$/.test(k)) clean[k.toLowerCase()] = v;
+    }
+    await bus.publish(projectSubject(project, checkSubject(subject)), data, clean);
+    return null;
+  };
+}

@@ -5,6 +5,7 @@
 // Results print as a table with ratios and are written to bench/results/<date>.json.
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { bindingFigures, type BindingFigures } from "./bindings.js";
 import { coldStarts, memoryAtScale } from "./scale.js";
 import { startBareNode, startLitefaas, startWorkerd, type Server } from "./servers.js";
 import { requireWrk, wrk, type WrkResult } from "./wrk.js";
@@ -89,6 +90,45 @@ async function main() {
     report["memory"] = memory;
     process.stdout.write(
       `  resident: ${memory.idleMiB.toFixed(0)} MiB after deploy, ${memory.warmMiB.toFixed(0)} MiB with ${memory.warm} warm (target < 1024 MiB)\n`,
+    );
+  }
+  if (wanted("kv")) {
+    process.stdout.write(
+      "\nKV from inside a function (sequential, one invocation; and per request):\n",
+    );
+    const natsUrl = process.env["LITEFAAS_BENCH_NATS"] ?? "nats://127.0.0.1:4222";
+    const figures: BindingFigures[] = [await bindingFigures("sqlite", natsUrl)];
+    try {
+      figures.push(await bindingFigures("nats", natsUrl));
+    } catch (error) {
+      process.stdout.write(
+        `  NATS skipped: ${error instanceof Error ? error.message : String(error)}\n`,
+      );
+    }
+    report["kv"] = figures;
+    process.stdout.write(
+      `${formatTable([
+        [
+          "backend",
+          "get ops/s",
+          "put ops/s",
+          "req p50 noop",
+          "req p50 get",
+          "req p99 get",
+          "raw get p50",
+          "binding overhead p50",
+        ],
+        ...figures.map((f) => [
+          f.backend,
+          String(Math.round(f.getOpsPerSec)),
+          String(Math.round(f.putOpsPerSec)),
+          `${f.requestNoopP50.toFixed(3)} ms`,
+          `${f.requestGetP50.toFixed(3)} ms`,
+          `${f.requestGetP99.toFixed(3)} ms`,
+          `${f.rawGetP50.toFixed(3)} ms`,
+          `${f.overheadP50Us.toFixed(0)} µs (target ≤ 50)`,
+        ]),
+      ])}\n`,
     );
   }
   const dir = join(ROOT, "bench/results");

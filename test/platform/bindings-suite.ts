@@ -35,7 +35,7 @@ export function bindingsSuite({ args, label }: BindingsSuiteOptions): void {
       assert.equal(deployed.code, 0, deployed.stderr);
     });
     after(async () => {
-      for (const fn of ["counter", "other", "todos", "kvprobe", "publisher"]) {
+      for (const fn of ["counter", "other", "todos", "kvprobe", "publisher", "spy"]) {
         const removed = await platform.cli(["rm", `${p}/${fn}`, "--purge"]);
         assert.equal(removed.code, 0, removed.stderr);
       }
@@ -183,6 +183,20 @@ export function bindingsSuite({ args, label }: BindingsSuiteOptions): void {
       );
       assert.equal(list.length, 1);
       assert.ok(list[0]?.done === true || list[0]?.done === 1, `done is ${String(list[0]?.done)}`);
+    });
+
+    it("keeps each function's SQL apart: another function cannot read its rows by any route", async () => {
+      const outcomes = await json<Record<string, string>>(await platform.fetch(`/fn/${p}/spy/`));
+      assert.ok(Object.keys(outcomes).length >= 8);
+      for (const [probe, outcome] of Object.entries(outcomes)) {
+        assert.doesNotMatch(outcome, /write tests/, `${probe} reached the todos function's rows`);
+      }
+      // its own database has no todos table (the migrations belong to the other function)
+      assert.match(outcomes["SELECT title FROM todos"] ?? "", /^refused: SqlError/);
+      assert.match(outcomes["ATTACH DATABASE 'x.sqlite' AS other"] ?? "", /^refused: SqlError/);
+      assert.match(outcomes["SET ROLE postgres"] ?? "", /^refused: SqlError/);
+      assert.match(outcomes["SELECT pg_read_file('/etc/passwd')"] ?? "", /^refused: SqlError/);
+      assert.match(outcomes["COPY (SELECT 1) TO PROGRAM 'id'"] ?? "", /^refused: SqlError/);
     });
 
     it("rolls back a failing batch and reports the engine's error as SqlError", async () => {

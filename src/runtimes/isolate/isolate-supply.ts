@@ -2,6 +2,9 @@
 // at a time so refilling never competes with serving for more than one core-slice at once.
 import { prepareIsolate, type PreparedIsolate } from "./prepared-isolate.js";
 
+/** How long a refill waits after a take: about one cold start. */
+const REFILL_DELAY_MS = 25;
+
 export interface SupplyOptions {
   /** Prepared isolates kept ready per memory size in use. */
   target: number;
@@ -12,6 +15,7 @@ export class IsolateSupply {
   private refilling = false;
   private closed = false;
   private wanted = new Set<number>();
+  private deferred: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: SupplyOptions) {}
 
@@ -27,8 +31,13 @@ export class IsolateSupply {
     this.want(memoryMiB);
     const shelf = this.ready.get(memoryMiB);
     const prepared = shelf?.pop();
+    if (prepared !== undefined && !prepared.isolate.isDisposed) {
+      // refilling competes with the cold start that took this isolate (both want the isolate
+      // threads and the cores): let the cold start finish first
+      this.refillSoon();
+      return prepared;
+    }
     this.refill();
-    if (prepared !== undefined && !prepared.isolate.isDisposed) return prepared;
     return prepareIsolate(memoryMiB);
   }
 
@@ -47,8 +56,18 @@ export class IsolateSupply {
 
   close(): void {
     this.closed = true;
+    clearTimeout(this.deferred);
     for (const shelf of this.ready.values()) for (const p of shelf) p.isolate.dispose();
     this.ready.clear();
+  }
+
+  private refillSoon() {
+    if (this.deferred !== undefined) return;
+    this.deferred = setTimeout(() => {
+      this.deferred = undefined;
+      this.refill();
+    }, REFILL_DELAY_MS);
+    this.deferred.unref();
   }
 
   private missing(): number | undefined {

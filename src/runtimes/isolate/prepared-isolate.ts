@@ -135,6 +135,9 @@ export async function prepareIsolate(memoryMiB: number): Promise<PreparedIsolate
     const dispatch = await take("__lf_dispatch");
     const abort = await take("__lf_abort");
     await context.global.delete("__lf_install");
+    const warm: Reference = await context.global.get("__lf_warm", { reference: true });
+    await context.global.delete("__lf_warm");
+    await warm.apply(undefined, [], { result: { promise: true } });
     return Object.assign(prepared, { isolate, context, memoryMiB, bind, dispatch, abort });
   } catch (error) {
     if (!isolate.isDisposed) isolate.dispose();

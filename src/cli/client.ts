@@ -45,13 +45,17 @@ export class AdminClient {
     }
     let response: Response;
     try {
+      // bytes go as they are (kv put); anything else as JSON
+      const raw = body instanceof Uint8Array;
       response = await fetch(`${this.options.url}${path}`, {
         method,
         headers: {
           authorization: `Bearer ${this.options.token}`,
-          ...(body === undefined ? {} : { "content-type": "application/json" }),
+          ...(body === undefined
+            ? {}
+            : { "content-type": raw ? "application/octet-stream" : "application/json" }),
         },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        ...(body === undefined ? {} : { body: raw ? body : JSON.stringify(body) }),
       });
     } catch (error) {
       throw new LitefaasError(

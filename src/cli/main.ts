@@ -2,6 +2,7 @@
 import { parseArgs } from "node:util";
 import { LitefaasError } from "../shared/errors.js";
 import { AdminClient, resolveClientOptions } from "./client.js";
+import { kvCommand, sqlCommand } from "./commands/data.js";
 import { deployCommand } from "./commands/deploy.js";
 import { eventsCommand } from "./commands/events.js";
 import { functionCommands } from "./commands/functions.js";
@@ -25,6 +26,10 @@ usage: litefaas <command> [options]
   rm <project>/<function> [--purge]   remove a function (--purge: and delete its KV and SQL data)
   logs <project>/<function> [--follow] [--limit 100]
   events tail <project> [--subject 'orders.>']   follow a project's events
+  kv ls|get|put|rm <project>/<function> [key] [value|@file] [--ttl s] [--prefix p]
+                                   read and write a function's KV store
+  sql <project>/<function> "SELECT … WHERE id = ?" [params]...
+                                   query a function's SQL database
 
 common options:
   --url <admin url>     default $LITEFAAS_URL or http://127.0.0.1:8080
@@ -55,6 +60,8 @@ const options = {
   subject: { type: "string" },
   nats: { type: "string" },
   purge: { type: "boolean", default: false },
+  ttl: { type: "string" },
+  prefix: { type: "string" },
   postgres: { type: "string" },
 } as const;
 
@@ -91,6 +98,10 @@ async function main(argv: string[]): Promise<number> {
         return await deployCommand(client, args[0] ?? ".", out);
       case "invoke":
         return await invokeCommand(client, args[0], flags, out);
+      case "kv":
+        return await kvCommand(client, args, flags, out);
+      case "sql":
+        return await sqlCommand(client, args, out);
       case "events":
         return await eventsCommand(client, args, flags, out);
       case "logs":

@@ -5,9 +5,11 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { LitefaasError } from "../shared/errors.js";
 import type { LogLine, LogStore } from "../observe/logs.js";
 import type { Deployer, DeployRequest } from "./deployer.js";
+import { readJson, type Route } from "./admin-http.js";
+import { dataRoutes, type DataDeps } from "./admin-data-routes.js";
 import { notFound, type Registry } from "./registry.js";
 
-export interface AdminDeps {
+export interface AdminDeps extends DataDeps {
   token: string;
   registry: Registry;
   deployer: Deployer;
@@ -30,19 +32,12 @@ export interface AdminDeps {
   onRemoved(project: string, name: string, artifacts: string[], purge: boolean): Promise<void>;
 }
 
-const MAX_ADMIN_BODY = 64 * 1024 * 1024;
-type Handler = (ctx: {
-  req: IncomingMessage;
-  res: ServerResponse;
-  params: string[];
-  query: URLSearchParams;
-}) => Promise<unknown>;
-
 export function createAdminApi(deps: AdminDeps) {
   const expected = createHash("sha256").update(deps.token).digest();
   const fnUrl = (project: string, name: string) => `${deps.publicUrl()}/fn/${project}/${name}`;
 
-  const routes: Array<[string, RegExp, Handler]> = [
+  const routes: Route[] = [
+    ...dataRoutes(deps),
     [
       "POST",
       /^\/admin\/v1\/deploy$/,
@@ -251,28 +246,4 @@ function streamLogs(
     clearInterval(heartbeat);
     stop();
   });
-}
-
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_ADMIN_BODY)
-      throw new LitefaasError(
-        "BODY_TOO_LARGE",
-        `admin request body exceeds ${MAX_ADMIN_BODY} bytes`,
-      );
-    chunks.push(chunk);
-  }
-  if (size === 0) return {};
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown;
-  } catch (error) {
-    throw new LitefaasError(
-      "INVALID_REQUEST",
-      `the body is not JSON: ${(error as Error).message}`,
-      { fix: "send a JSON body" },
-    );
-  }
 }

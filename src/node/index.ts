@@ -12,6 +12,8 @@ import { openSqliteKv } from "../backends/sqlite-kv/index.js";
 import { openSqliteSql } from "../backends/sqlite-sql/index.js";
 import { functionServices, kvBucketOf, releaseFunction, sqlOwnerOf } from "../bindings/index.js";
 import { projectSubject } from "../bindings/events/host.js";
+import { createKvHost } from "../bindings/kv/host.js";
+import { createSqlHost } from "../bindings/sql/host.js";
 import { createAdminApi } from "../control/admin-api.js";
 import { buildProject } from "../control/build-project.js";
 import { Deployer, type DeployResult } from "../control/deployer.js";
@@ -23,6 +25,9 @@ import { createIsolateRuntime } from "../runtimes/isolate/index.js";
 import { Scheduler } from "../scheduler/index.js";
 import { LitefaasError } from "../shared/errors.js";
 import type { NodeConfig } from "./config.js";
+
+/** How long an operator's SQL query may run. */
+const ADMIN_SQL_TIMEOUT_MS = 30_000;
 
 export interface RunningNode {
   url: string;
@@ -101,6 +106,10 @@ export async function startNode(
       logs,
       publicUrl: () => url,
       usage: (project, name) => scheduler.usage(project, name),
+      data: (project, name, binding) =>
+        binding === "kv"
+          ? createKvHost(() => functionKv.bucket(kvBucketOf(project, name)))
+          : createSqlHost(() => sql.database(sqlOwnerOf(project, name)), ADMIN_SQL_TIMEOUT_MS),
       followEvents: (project, subject, onEvent) => {
         const prefix = projectSubject(project, "");
         const subscription = bus.subscribe(`${prefix}${subject}`, (message) =>

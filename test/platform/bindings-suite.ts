@@ -30,7 +30,8 @@ export function bindingsSuite({ args, label }: BindingsSuiteOptions): void {
         manifest,
         (await readFile(manifest, "utf8")).replace("project: bindings", `project: ${p}`),
       );
-      platform = await startPlatform({ args });
+      // 10 invocations per instance: 50 concurrent increments then run on 5 instances
+      platform = await startPlatform({ args: [...args, "--per-instance", "10"] });
       const deployed = await platform.deploy(project);
       assert.equal(deployed.code, 0, deployed.stderr);
     });
@@ -49,6 +50,12 @@ export function bindingsSuite({ args, label }: BindingsSuiteOptions): void {
         ),
       );
       const values = results.map((r) => r.value).sort((a, b) => a - b);
+      const usage = await json<{ instances: number }>(
+        await platform.fetch(`/admin/v1/functions/${p}/counter`, {
+          headers: { authorization: `Bearer ${platform.token}` },
+        }),
+      );
+      assert.ok(usage.instances >= 2, `the increments ran on ${usage.instances} instance(s)`);
       assert.deepEqual(
         values,
         Array.from({ length: 50 }, (_, i) => i + 1),
@@ -197,6 +204,55 @@ export function bindingsSuite({ args, label }: BindingsSuiteOptions): void {
       assert.match(outcomes["SET ROLE postgres"] ?? "", /^refused: SqlError/);
       assert.match(outcomes["SELECT pg_read_file('/etc/passwd')"] ?? "", /^refused: SqlError/);
       assert.match(outcomes["COPY (SELECT 1) TO PROGRAM 'id'"] ?? "", /^refused: SqlError/);
+    });
+
+    it("lets an operator read and write a function's KV and query its SQL from the CLI", async () => {
+      const put = await platform.cli([
+        "kv",
+        "put",
+        `${p}/other`,
+        "greeting",
+        "hello operator",
+        "--ttl",
+        "600",
+      ]);
+      assert.equal(put.code, 0, put.stderr);
+      assert.match(put.stdout, /stored greeting \(revision \d+\)/);
+      assert.deepEqual(await json(await platform.fetch(`/fn/${p}/other/get?key=greeting`)), {
+        value: "hello operator",
+      });
+      assert.equal(
+        (await platform.cli(["kv", "get", `${p}/other`, "greeting"])).stdout,
+        "hello operator",
+      );
+      const listed = JSON.parse(
+        (await platform.cli(["kv", "ls", `${p}/other`, "--prefix", "gree", "--json"])).stdout,
+      ) as { keys: Array<{ key: string; expiresAt?: number }> };
+      assert.deepEqual(
+        listed.keys.map((k) => k.key),
+        ["greeting"],
+      );
+      assert.ok((listed.keys[0]?.expiresAt ?? 0) > Date.now());
+      assert.equal((await platform.cli(["kv", "rm", `${p}/other`, "greeting"])).code, 0);
+      const missing = await platform.cli(["kv", "get", `${p}/other`, "greeting"]);
+      assert.equal(missing.code, 1);
+      assert.match(missing.stderr, /has no key "greeting"/);
+      const tooLong = await platform.cli(["kv", "put", `${p}/other`, "k".repeat(600), "v"]);
+      assert.equal(tooLong.code, 1);
+      assert.match(tooLong.stderr, /at most 512 bytes/);
+
+      const query = await platform.cli([
+        "sql",
+        `${p}/todos`,
+        "SELECT title FROM todos WHERE priority = ?",
+        "2",
+        "--json",
+      ]);
+      assert.equal(query.code, 0, query.stderr);
+      assert.deepEqual((JSON.parse(query.stdout) as { rows: unknown[][] }).rows, [["write tests"]]);
+      const bad = await platform.cli(["sql", `${p}/todos`, "SELEC nonsense"]);
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, /SqlError/);
     });
 
     it("rolls back a failing batch and reports the engine's error as SqlError", async () => {

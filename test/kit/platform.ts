@@ -52,6 +52,10 @@ export async function startPlatform(options: StartOptions = {}): Promise<Platfor
       env: { ...process.env, LITEFAAS_TOKEN: "", LITEFAAS_URL: "" },
     },
   );
+  // a test that fails before its cleanup must not leave a platform running
+  const reap = () => child.kill("SIGKILL");
+  process.once("exit", reap);
+  child.once("exit", () => process.off("exit", reap));
   let output = "";
   child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));

@@ -36,11 +36,14 @@ export function bindingsSuite({ args, label }: BindingsSuiteOptions): void {
       assert.equal(deployed.code, 0, deployed.stderr);
     });
     after(async () => {
-      for (const fn of ["counter", "other", "todos", "kvprobe", "publisher", "spy"]) {
-        const removed = await platform.cli(["rm", `${p}/${fn}`, "--purge"]);
-        assert.equal(removed.code, 0, removed.stderr);
+      try {
+        for (const fn of ["counter", "other", "todos", "kvprobe", "publisher", "spy"]) {
+          const removed = await platform.cli(["rm", `${p}/${fn}`, "--purge"]);
+          assert.equal(removed.code, 0, removed.stderr);
+        }
+      } finally {
+        await platform.dispose();
       }
-      await platform.dispose();
     });
 
     it("counts in KV exactly under concurrency, and the count survives SIGKILL", async () => {

@@ -36,29 +36,32 @@ export function sqlOwnerOf(project: string, name: string): string {
 }
 
 interface FunctionHosts {
-  version: number;
   fetch: FetchHost;
   bindings: Record<string, BindingHost>;
 }
 
-// One set of host halves per function, shared by its instances (one connection pool, one
-// bucket handle). A new version gets new ones (its egress list or timeout may differ); the old
-// fetch host closes after a grace period in which the old version's invocations finish.
-const hosts = new Map<string, FunctionHosts>();
+export interface FunctionServices {
+  /** The host halves for a version's instances, shared by all of them (one connection pool). */
+  servicesFor(fn: FunctionVersion): InstanceServices;
+  /** A version went live: release every other version's hosts (after a grace period). */
+  keepOnly(project: string, name: string, version: number): void;
+  /** The function was removed: release all its hosts. */
+  release(project: string, name: string): void;
+}
+
+/** In-flight invocations of a replaced version finish within this before its fetch pool closes. */
 const RETIRE_AFTER_MS = 60_000;
 
-export function functionServices(
-  fn: FunctionVersion,
-  platform: PlatformServices,
-): InstanceServices {
-  const key = `${fn.project}/${fn.name}`;
-  let entry = hosts.get(key);
-  if (entry === undefined || entry.version !== fn.version) {
-    if (entry !== undefined) retire(entry.fetch);
+// Hosts are per version (a new version's egress list or timeout may differ), and released only
+// when the registry says which version serves: a deploy that fails after its check must not
+// take the serving version's hosts away.
+export function createFunctionServices(platform: PlatformServices): FunctionServices {
+  const hosts = new Map<string, Map<number, FunctionHosts>>();
+
+  const create = (fn: FunctionVersion): FunctionHosts => {
     // the manifest was validated at deploy, so a parse failure here can only mean "deny"
     const parsed = parseEgressList(fn.config.egress);
-    entry = {
-      version: fn.version,
+    return {
       fetch: createFetchHost({
         policy: parsed.ok ? parsed.policy : DENY_ALL,
         platformAddresses: platform.platformAddresses,
@@ -72,24 +75,34 @@ export function functionServices(
         events: createEventsHost(platform.bus, fn.project),
       },
     };
-    hosts.set(key, entry);
-  }
-  return {
-    logs: platform.logs,
-    fetch: entry.fetch,
-    createSubtle: createSubtleHost,
-    bindings: entry.bindings,
   };
-}
 
-/** Release a removed function's outbound connections. */
-export function releaseFunction(project: string, name: string): void {
-  const entry = hosts.get(`${project}/${name}`);
-  if (entry === undefined) return;
-  hosts.delete(`${project}/${name}`);
-  retire(entry.fetch);
-}
+  const releaseWhere = (project: string, name: string, keep: (version: number) => boolean) => {
+    const versions = hosts.get(`${project}/${name}`);
+    if (versions === undefined) return;
+    for (const [version, entry] of versions) {
+      if (keep(version)) continue;
+      versions.delete(version);
+      setTimeout(() => void entry.fetch.close().catch(() => undefined), RETIRE_AFTER_MS).unref();
+    }
+    if (versions.size === 0) hosts.delete(`${project}/${name}`);
+  };
 
-function retire(host: FetchHost) {
-  setTimeout(() => void host.close().catch(() => undefined), RETIRE_AFTER_MS).unref();
+  return {
+    servicesFor(fn) {
+      const key = `${fn.project}/${fn.name}`;
+      let versions = hosts.get(key);
+      if (versions === undefined) hosts.set(key, (versions = new Map<number, FunctionHosts>()));
+      let entry = versions.get(fn.version);
+      if (entry === undefined) versions.set(fn.version, (entry = create(fn)));
+      return {
+        logs: platform.logs,
+        fetch: entry.fetch,
+        createSubtle: createSubtleHost,
+        bindings: entry.bindings,
+      };
+    },
+    keepOnly: (project, name, version) => releaseWhere(project, name, (v) => v === version),
+    release: (project, name) => releaseWhere(project, name, () => false),
+  };
 }

@@ -1,5 +1,5 @@
 // The HTTP front door: function traffic at /fn/<project>/<function>/…, the admin API under
-// /admin/, and /healthz. Reserved prefixes are listed in RESERVED_PATHS and documented.
+// /admin/, and /healthz (the reserved paths are listed in the README).
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
@@ -8,8 +8,6 @@ import type { Invoker } from "../invoke/index.js";
 import type { InvocationRequest } from "../runtimes/types.js";
 import { sendError, sendInvocation } from "./respond.js";
 import { readBody } from "./read-body.js";
-
-export const RESERVED_PATHS = ["/fn/", "/admin/", "/healthz", "/console", "/metrics"];
 
 export interface GatewayOptions {
   invoker: Invoker;

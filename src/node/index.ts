@@ -10,7 +10,7 @@ import { natsKv } from "../backends/nats-kv/index.js";
 import { openPostgresSql } from "../backends/postgres-sql/index.js";
 import { openSqliteKv } from "../backends/sqlite-kv/index.js";
 import { openSqliteSql } from "../backends/sqlite-sql/index.js";
-import { functionServices, kvBucketOf, releaseFunction, sqlOwnerOf } from "../bindings/index.js";
+import { createFunctionServices, kvBucketOf, sqlOwnerOf } from "../bindings/index.js";
 import { projectSubject } from "../bindings/events/host.js";
 import { createKvHost } from "../bindings/kv/host.js";
 import { createSqlHost } from "../bindings/sql/host.js";
@@ -55,10 +55,17 @@ export async function startNode(
 
   let url = "";
   const platformAddresses: Array<{ host: string; port: number }> = [];
+  const functionServices = createFunctionServices({
+    logs,
+    platformAddresses,
+    kv: functionKv,
+    sql,
+    bus,
+  });
   const runtime = createIsolateRuntime({
     blobs,
     prewarm: config.prewarm,
-    services: (fn) => functionServices(fn, { logs, platformAddresses, kv: functionKv, sql, bus }),
+    services: (fn) => functionServices.servicesFor(fn),
   });
   const scheduler = new Scheduler(runtime, {
     perInstance: config.perInstance,
@@ -86,8 +93,11 @@ export async function startNode(
   registry.onChange((event) => {
     if (event.kind === "removed") {
       scheduler.retire(event.project, event.name);
-      releaseFunction(event.project, event.name);
+      functionServices.release(event.project, event.name);
+      return;
     }
+    const live = registry.resolve(event.project, event.name);
+    if (live !== undefined) functionServices.keepOnly(event.project, event.name, live.version);
   });
 
   let ready = false;

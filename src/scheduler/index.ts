@@ -15,14 +15,6 @@ export interface SchedulerOptions extends PoolOptions {
   drainMs?: number;
 }
 
-export interface PoolStats {
-  project: string;
-  name: string;
-  version: number;
-  instances: number;
-  inflight: number;
-}
-
 export class Scheduler {
   private pools = new Map<string, FunctionPool>();
   private retiring = new Set<Promise<void>>();
@@ -52,16 +44,6 @@ export class Scheduler {
   usage(project: string, name: string): { instances: number; inflight: number } {
     const pool = this.pools.get(`${project}/${name}`);
     return { instances: pool?.size ?? 0, inflight: pool?.busy ?? 0 };
-  }
-
-  stats(): PoolStats[] {
-    return [...this.pools.values()].map((p) => ({
-      project: p.fn.project,
-      name: p.fn.name,
-      version: p.fn.version,
-      instances: p.size,
-      inflight: p.busy,
-    }));
   }
 
   /** Finish in-flight work everywhere, then dispose every instance. */

@@ -47,13 +47,6 @@ export class IsolateSupply {
     return n;
   }
 
-  /** Resolves when every wanted shelf is full (tests and benchmarks use it). */
-  async filled(): Promise<void> {
-    while (!this.closed && (this.refilling || this.missing() !== undefined)) {
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-  }
-
   close(): void {
     this.closed = true;
     clearTimeout(this.deferred);

@@ -2,10 +2,14 @@
 //   1. warm hello world: bare Node http, litefaas (full gateway), workerd — wrk -t1 -c50
 //   2. cold start: ≥200 deployed, never-run functions, one request each, end to end
 //   3. memory: 1,000 functions deployed, 500 warm, resident set of the platform process
+//   4. kv: binding calls from inside a function, SQLite and NATS
+//   5. events: throughput through a consumer function and publish→handler latency, SQLite and
+//      NATS, beside raw JetStream
 // Results print as a table with ratios and are written to bench/results/<date>.json.
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { bindingFigures, type BindingFigures } from "./bindings.js";
+import { eventFigures, rawJetStream, type EventFigures } from "./events.js";
 import { coldStarts, memoryAtScale } from "./scale.js";
 import { startBareNode, startLitefaas, startWorkerd, type Server } from "./servers.js";
 import { requireWrk, wrk, type WrkResult } from "./wrk.js";
@@ -128,6 +132,46 @@ async function main() {
           `${f.rawGetP50.toFixed(3)} ms`,
           `${f.overheadP50Us.toFixed(0)} µs (target ≤ 50)`,
         ]),
+      ])}\n`,
+    );
+  }
+  if (wanted("events")) {
+    process.stdout.write("\nevents through a consumer function (concurrency 64):\n");
+    const natsUrl = process.env["LITEFAAS_BENCH_NATS"] ?? "nats://127.0.0.1:4222";
+    const figures: EventFigures[] = [await eventFigures("sqlite", natsUrl)];
+    let raw: { eventsPerSec: number } | undefined;
+    try {
+      figures.push(await eventFigures("nats", natsUrl));
+      raw = await rawJetStream(natsUrl);
+    } catch (error) {
+      process.stdout.write(
+        `  NATS skipped: ${error instanceof Error ? error.message : String(error)}\n`,
+      );
+    }
+    report["events"] = { litefaas: figures, rawJetStream: raw };
+    process.stdout.write(
+      `${formatTable([
+        [
+          "backend",
+          "events/s fn→fn (target ≥ 10,000)",
+          "events/s NATS client→fn",
+          "latency at",
+          "p50",
+          "p99 (target ≤ 20 ms)",
+        ],
+        ...figures.map((f) => [
+          `litefaas ${f.backend}`,
+          String(Math.round(f.eventsPerSec)),
+          f.externalEventsPerSec === undefined ? "" : String(Math.round(f.externalEventsPerSec)),
+          `${f.latencyRate}/s`,
+          `${f.latencyP50Ms} ms`,
+          `${f.latencyP99Ms} ms`,
+        ]),
+        ...(raw === undefined
+          ? []
+          : [
+              ["raw JetStream (no platform)", "", String(Math.round(raw.eventsPerSec)), "", "", ""],
+            ]),
       ])}\n`,
     );
   }

@@ -19,7 +19,7 @@ if (files.length === 0) {
 
 const result = spawnSync(
   process.execPath,
-  ["--no-node-snapshot", "--test", "--test-concurrency=2", "--test-timeout=180000", ...files],
+  ["--no-node-snapshot", "--test", "--test-concurrency=2", "--test-timeout=600000", ...files],
   { stdio: "inherit" },
 );
 process.exit(result.status ?? 1);

@@ -12,7 +12,7 @@ describe("examples", () => {
   after(() => platform.dispose());
 
   it("prints the URL of every example function at start", () => {
-    for (const fn of ["hello", "users", "ticker", "legacy"]) {
+    for (const fn of ["hello", "users", "ticker", "legacy", "orders", "fulfil", "hourly"]) {
       assert.match(platform.output(), new RegExp(`${platform.url}/fn/examples/${fn} `));
     }
   });
@@ -47,6 +47,30 @@ describe("examples", () => {
     assert.equal(invalid.status, 400);
     const unknownRoute = await platform.fetch("/fn/examples/users/nope");
     assert.equal(unknownRoute.status, 404);
+  });
+
+  it("orders: an order published as an event is fulfilled by its consumer", async () => {
+    const res = await platform.fetch("/fn/examples/orders/", {
+      method: "POST",
+      body: JSON.stringify({ item: "tea" }),
+    });
+    assert.equal(res.status, 202);
+    const { id } = (await res.json()) as { id: string };
+    const giveUpAt = Date.now() + 60_000;
+    for (;;) {
+      const fulfilled = (await (await platform.fetch("/fn/examples/fulfil/")).json()) as Record<
+        string,
+        { item: string; attempt: number }
+      >;
+      if (fulfilled[id] !== undefined) {
+        assert.deepEqual([fulfilled[id].item, fulfilled[id].attempt], ["tea", 1]);
+        break;
+      }
+      assert.ok(Date.now() < giveUpAt, "gave up waiting for the order to be fulfilled");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const bad = await platform.fetch("/fn/examples/orders/", { method: "POST", body: "{}" });
+    assert.equal(bad.status, 400);
   });
 
   it("streaming: server-sent events arrive as separate chunks, with both cookies", async () => {

@@ -2,7 +2,6 @@
 // egress policy, crypto.subtle, and its own KV bucket, SQL database and event namespace.
 import { createHash } from "node:crypto";
 import type { LogSink } from "../observe/logs.js";
-import type { BusPort } from "../ports/bus.js";
 import type { KvPort } from "../ports/kv.js";
 import type { SqlPort } from "../ports/sql.js";
 import type { InstanceServices } from "../runtimes/isolate/isolate-instance.js";
@@ -20,7 +19,13 @@ export interface PlatformServices {
   platformAddresses: Array<{ host: string; port: number }>;
   kv: KvPort;
   sql: SqlPort;
-  bus: BusPort;
+  /** Accept an event on a subject of a project (durably: it is on the queue when this resolves). */
+  publish(
+    project: string,
+    subject: string,
+    data: Uint8Array,
+    headers: Record<string, string>,
+  ): Promise<void>;
 }
 
 /** The kv bucket of a function: names are [a-z0-9-], so "_" cannot be forged by either part. */
@@ -72,7 +77,9 @@ export function createFunctionServices(platform: PlatformServices): FunctionServ
           () => platform.sql.database(sqlOwnerOf(fn.project, fn.name)),
           fn.config.timeoutMs,
         ),
-        events: createEventsHost(platform.bus, fn.project),
+        events: createEventsHost((subject, data, headers) =>
+          platform.publish(fn.project, subject, data, headers),
+        ),
       },
     };
   };

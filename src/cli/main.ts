@@ -4,10 +4,13 @@ import { LitefaasError } from "../shared/errors.js";
 import { AdminClient, resolveClientOptions } from "./client.js";
 import { kvCommand, sqlCommand } from "./commands/data.js";
 import { deployCommand } from "./commands/deploy.js";
+import { dlqCommand } from "./commands/dlq.js";
 import { eventsCommand } from "./commands/events.js";
 import { functionCommands } from "./commands/functions.js";
 import { invokeCommand } from "./commands/invoke.js";
+import { invocationsCommand, invokeAsyncCommand } from "./commands/invocations.js";
 import { logsCommand } from "./commands/logs.js";
+import { eventsPublishCommand } from "./commands/publish.js";
 import { upCommand } from "./commands/up.js";
 import { createOutput, printError } from "./output.js";
 
@@ -20,12 +23,19 @@ usage: litefaas <command> [options]
                                    run the platform (gateway, admin API, runtimes) in one process
   deploy [dir]                     bundle the project in dir (default .) and deploy it
   invoke <project>/<function> [--method GET] [--path /] [--data <text|@file>] [--header "k: v"]...
+         [--async [--idempotency-key k]]
+                                   call a function; --async queues it and prints the invocation id
+  invocations get <id>             an async invocation's status and response
   ls                               list deployed functions
   versions <project>/<function>    list a function's versions
   rollback <project>/<function> [--to <version>]
   rm <project>/<function> [--purge]   remove a function (--purge: and delete its KV and SQL data)
   logs <project>/<function> [--follow] [--limit 100]
   events tail <project> [--subject 'orders.>']   follow a project's events
+  events publish <project> <subject> [data] [--file <path>] [--content-type t] [--header k=v]...
+                                   publish an event (data from the argument, --file or stdin)
+  dlq ls|show|redrive|purge <project>/<function> [id]... [--limit n] [--after cursor] [--yes]
+                                   a function's dead letters: list, show one, send back, delete
   kv ls|get|put|rm <project>/<function> [key] [value|@file] [--ttl s] [--prefix p]
                                    read and write a function's KV store
   sql <project>/<function> "SELECT … WHERE id = ?" [params]...
@@ -63,6 +73,12 @@ const options = {
   ttl: { type: "string" },
   prefix: { type: "string" },
   postgres: { type: "string" },
+  file: { type: "string" },
+  "content-type": { type: "string" },
+  yes: { type: "boolean", short: "y", default: false },
+  async: { type: "boolean", default: false },
+  "idempotency-key": { type: "string" },
+  after: { type: "string" },
 } as const;
 
 export type Flags = ReturnType<typeof parse>["values"];
@@ -92,18 +108,33 @@ async function main(argv: string[]): Promise<number> {
   }
   try {
     if (command === "up") return await upCommand(flags);
-    const client = new AdminClient(resolveClientOptions(flags, process.env));
+    const clientOptions = resolveClientOptions(flags, process.env);
+    const client = new AdminClient(clientOptions);
     switch (command) {
       case "deploy":
         return await deployCommand(client, args[0] ?? ".", out);
       case "invoke":
+        if (flags.async) return await invokeAsyncCommand(client, args[0], flags, out);
+        if (flags["idempotency-key"] !== undefined)
+          throw new LitefaasError("INVALID_REQUEST", "--idempotency-key is for async invocations", {
+            fix: "add --async",
+          });
         return await invokeCommand(client, args[0], flags, out);
+      case "invocations":
+        return await invocationsCommand(client, args, out);
       case "kv":
         return await kvCommand(client, args, flags, out);
       case "sql":
         return await sqlCommand(client, args, out);
       case "events":
-        return await eventsCommand(client, args, flags, out);
+        if (args[0] !== "publish") return await eventsCommand(client, args, flags, out);
+        if (flags.data !== undefined)
+          throw new LitefaasError("INVALID_REQUEST", "events publish takes no --data", {
+            fix: "pass the data as the argument after the subject, with --file <path>, or on stdin",
+          });
+        return await eventsPublishCommand(clientOptions, args.slice(1), flags, out);
+      case "dlq":
+        return await dlqCommand(client, args, flags, out);
       case "logs":
         return await logsCommand(client, args[0], flags, out);
       case "ls":

@@ -1,4 +1,5 @@
-// The admin API (/admin/v1/…): deploy, list, inspect, version, roll back, remove, read logs.
+// The admin API (/admin/v1/…): deploy, list, inspect, version, roll back, remove, read logs;
+// data and trigger routes come from their own modules.
 // Every call needs the admin bearer token. Bodies and answers are JSON; errors use the catalog.
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -7,9 +8,10 @@ import type { LogLine, LogStore } from "../observe/logs.js";
 import type { Deployer, DeployRequest } from "./deployer.js";
 import { readJson, type Route } from "./admin-http.js";
 import { dataRoutes, type DataDeps } from "./admin-data-routes.js";
+import { queueStats, triggerRoutes, type TriggerDeps } from "./admin-trigger-routes.js";
 import { notFound, type Registry } from "./registry.js";
 
-export interface AdminDeps extends DataDeps {
+export interface AdminDeps extends DataDeps, TriggerDeps {
   token: string;
   registry: Registry;
   deployer: Deployer;
@@ -38,6 +40,7 @@ export function createAdminApi(deps: AdminDeps) {
 
   const routes: Route[] = [
     ...dataRoutes(deps),
+    ...triggerRoutes(deps),
     [
       "POST",
       /^\/admin\/v1\/deploy$/,
@@ -75,17 +78,19 @@ export function createAdminApi(deps: AdminDeps) {
     [
       "GET",
       /^\/admin\/v1\/functions\/([^/]+)\/([^/]+)$/,
-      ({ params: [project = "", name = ""] }) => {
+      async ({ params: [project = "", name = ""] }) => {
         const record = deps.registry.get(project, name);
         const live = deps.registry.resolve(project, name);
         if (record === undefined || live === undefined) throw notFound(project, name);
-        return Promise.resolve({
+        const queue = await queueStats(deps, project, name);
+        return {
           ...record,
           url: fnUrl(project, name),
           config: live.config,
           artifact: live.artifact,
           ...deps.usage(project, name),
-        });
+          ...(queue === undefined ? {} : { queue }),
+        };
       },
     ],
     [
@@ -210,6 +215,8 @@ export function createAdminApi(deps: AdminDeps) {
       if (match === null) continue;
       pathMatched = true;
       if (method !== req.method) continue;
+      // for handlers that write their own response (streams, 202s)
+      res.setHeader("x-request-id", requestId);
       handler({ req, res, params: match.slice(1), query: url.searchParams }).then(
         (body) => (body === undefined ? undefined : respond(200, body)),
         fail,

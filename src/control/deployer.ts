@@ -43,6 +43,9 @@ export class Deployer {
     private readonly verify: (fn: FunctionVersion) => Promise<void>,
     /** Applies a function's pending migrations; throws MIGRATION_FAILED naming the one that failed. */
     private readonly migrate: Migrator,
+    /** Readies what a version needs before it serves (its event consumer), so no event
+     * published once the deploy returned can miss it. */
+    private readonly prepare: (fn: FunctionVersion) => Promise<void> = () => Promise.resolve(),
   ) {}
 
   async deploy(request: DeployRequest): Promise<DeployResult> {
@@ -121,6 +124,7 @@ export class Deployer {
         changed: true,
       });
     }
+    for (const { entry, changed } of staged) if (changed) await this.prepare(entry);
     for (const { entry, changed } of staged) if (changed) await this.registry.setLive(entry);
     return {
       project: manifest.project,

@@ -23,6 +23,23 @@ export function sendError(res: ServerResponse, error: unknown, requestId: string
   res.end(body);
 }
 
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  value: unknown,
+  requestId: string,
+  extra: Record<string, string> = {},
+): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, {
+    ...extra,
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(body),
+    "x-request-id": requestId,
+  });
+  res.end(body);
+}
+
 export async function sendInvocation(
   res: ServerResponse,
   response: InvocationResponse,

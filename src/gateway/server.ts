@@ -4,13 +4,15 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { LitefaasError } from "../shared/errors.js";
-import type { Invoker } from "../invoke/index.js";
+import type { AsyncInvoker, Invoker } from "../invoke/index.js";
 import type { InvocationRequest } from "../runtimes/types.js";
-import { sendError, sendInvocation } from "./respond.js";
+import { sendError, sendInvocation, sendJson } from "./respond.js";
 import { readBody } from "./read-body.js";
 
 export interface GatewayOptions {
   invoker: Invoker;
+  /** Async invocations (X-Litefaas-Invocation: async, or ?async=1) and their status. */
+  async: AsyncInvoker;
   /** The admin API, mounted at /admin/. */
   admin(req: IncomingMessage, res: ServerResponse, requestId: string): void;
   maxBodyBytes: number;
@@ -18,6 +20,8 @@ export interface GatewayOptions {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const ASYNC_QUERY = /([?&])async=(1|true)(&|$)/;
+const INVOCATION_PATH = /^\/invocations\/([A-Za-z0-9-]{1,64})$/;
 
 export class Gateway {
   readonly server: Server;
@@ -94,6 +98,11 @@ export class Gateway {
       );
     } else if (url.startsWith("/admin/")) {
       this.options.admin(req, res, requestId);
+    } else if (url.startsWith("/invocations/")) {
+      req.resume();
+      this.invocationStatus(res, url, requestId).catch((error: unknown) =>
+        sendError(res, error, requestId),
+      );
     } else if (url === "/healthz") {
       const ready = this.options.isReady();
       res.writeHead(ready ? 200 : 503, {
@@ -147,21 +156,62 @@ export class Gateway {
     const reading = readBody(req, this.options.maxBodyBytes);
     const body = reading === null ? null : await reading;
     const rest = url.slice(nameEnd, pathEnd);
+    let search = url.slice(pathEnd);
+    const asyncQuery = ASYNC_QUERY.test(search);
+    if (asyncQuery) search = withoutAsyncParam(search);
     const host = req.headers.host ?? "localhost";
     const headers = req.rawHeaders.slice();
     headers.push("x-forwarded-prefix", url.slice(0, nameEnd));
     const request: InvocationRequest = {
       id: requestId,
       method: req.method ?? "GET",
-      url: `http://${host}${rest.length === 0 ? "/" : rest}${url.slice(pathEnd)}`,
+      url: `http://${host}${rest.length === 0 ? "/" : rest}${search}`,
       headers,
       body,
       sourceIp: req.socket.remoteAddress ?? "",
       cancel,
     };
+    const mode = req.headers["x-litefaas-invocation"];
+    if (asyncQuery || (typeof mode === "string" && mode.toLowerCase() === "async")) {
+      const key = req.headers["idempotency-key"];
+      const { record, replayed } = await this.options.async.submit(fn, request, {
+        ...(typeof key === "string" ? { idempotencyKey: key } : {}),
+      });
+      const statusUrl = `/invocations/${record.id}`;
+      sendJson(res, 202, { id: record.id, status: record.status, statusUrl }, requestId, {
+        location: statusUrl,
+        ...(replayed ? { "idempotent-replayed": "true" } : {}),
+      });
+      return;
+    }
     const response = await this.options.invoker.invoke(fn, request);
     await sendInvocation(res, response, requestId, request.method === "HEAD");
   }
+
+  /** GET /invocations/<id>: an async invocation's record; the id is the capability. */
+  private async invocationStatus(res: ServerResponse, url: string, requestId: string) {
+    const match = INVOCATION_PATH.exec(url);
+    const record = match?.[1] === undefined ? undefined : await this.options.async.status(match[1]);
+    if (record === undefined) {
+      throw new LitefaasError(
+        "NOT_FOUND",
+        `no async invocation ${url.slice("/invocations/".length)}`,
+        {
+          fix: "use the id a 202 answer gave; records are kept 3 days after their last change",
+        },
+      );
+    }
+    sendJson(res, 200, record, requestId);
+  }
+}
+
+/** The query without async=1: it is for the gateway, not the function. */
+function withoutAsyncParam(search: string): string {
+  const kept = search
+    .slice(1)
+    .split("&")
+    .filter((part) => !/^async=(1|true)$/.test(part));
+  return kept.length === 0 ? "" : `?${kept.join("&")}`;
 }
 
 function nextBoundary(url: string, from: number, end: number): number {

@@ -4,6 +4,8 @@ import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { openFileBlobs } from "../backends/file-blobs/index.js";
 import { createMemoryBus } from "../backends/memory-bus/index.js";
+import { openNatsQueue } from "../backends/nats-queue/index.js";
+import { openSqliteQueue } from "../backends/sqlite-queue/index.js";
 import { connectNats } from "../backends/nats/connection.js";
 import { natsBus } from "../backends/nats-bus/index.js";
 import { natsKv } from "../backends/nats-kv/index.js";
@@ -23,6 +25,7 @@ import { createLocalInvoker } from "../invoke/index.js";
 import { LogStore } from "../observe/logs.js";
 import { createIsolateRuntime } from "../runtimes/isolate/index.js";
 import { Scheduler } from "../scheduler/index.js";
+import { openTriggers } from "../triggers/index.js";
 import { LitefaasError } from "../shared/errors.js";
 import type { NodeConfig } from "./config.js";
 
@@ -45,10 +48,18 @@ export async function startNode(
   const { token, file: tokenFile, created } = await adminToken(config.dataDir);
 
   const kv = openSqliteKv(join(config.dataDir, "registry.sqlite"));
-  const { functionKv, sql, bus, nats } = await openFunctionBackends(config);
+  const { functionKv, sql, bus, nats, queue } = await openFunctionBackends(config);
   say(
-    `backends: kv ${config.nats === undefined ? "SQLite" : "NATS JetStream"}, sql ${config.postgres === undefined ? "SQLite" : "PostgreSQL"}, events ${config.nats === undefined ? "in-process" : "NATS"}`,
+    `backends: kv ${config.nats === undefined ? "SQLite" : "NATS JetStream"}, sql ${config.postgres === undefined ? "SQLite" : "PostgreSQL"}, events and queues ${config.nats === undefined ? "SQLite" : "NATS JetStream"}`,
   );
+  const publish = async (
+    project: string,
+    subject: string,
+    data: Uint8Array,
+    headers: Record<string, string>,
+  ): Promise<void> => {
+    await queue.publish({ subject: projectSubject(project, subject), data, headers });
+  };
   const blobs = openFileBlobs(join(config.dataDir, "blobs"));
   const logs = await LogStore.open(join(config.dataDir, "logs"));
   const registry = await Registry.open(kv);
@@ -60,7 +71,7 @@ export async function startNode(
     platformAddresses,
     kv: functionKv,
     sql,
-    bus,
+    publish,
   });
   const runtime = createIsolateRuntime({
     blobs,
@@ -71,6 +82,12 @@ export async function startNode(
     perInstance: config.perInstance,
     drainMs: config.drainMs,
   });
+  let ready = false;
+  const invoker = createLocalInvoker({
+    resolve: (project, name) => registry.resolve(project, name),
+    schedule: (fn, request) => scheduler.invoke(fn, request),
+  });
+  const triggers = await openTriggers({ queue, kv: functionKv, invoker, logs, publish });
   const deployer = new Deployer(
     registry,
     blobs,
@@ -89,24 +106,33 @@ export async function startNode(
         );
       }
     },
+    (fn) => triggers.prepare(fn),
   );
+  const triggerFailed = (project: string, name: string) => (error: unknown) =>
+    say(
+      `triggers of ${project}/${name}: ${error instanceof Error ? error.message : String(error)}`,
+    );
   registry.onChange((event) => {
     if (event.kind === "removed") {
       scheduler.retire(event.project, event.name);
       functionServices.release(event.project, event.name);
+      triggers.remove(event.project, event.name).catch(triggerFailed(event.project, event.name));
       return;
     }
     const live = registry.resolve(event.project, event.name);
-    if (live !== undefined) functionServices.keepOnly(event.project, event.name, live.version);
+    if (live === undefined) return;
+    functionServices.keepOnly(event.project, event.name, live.version);
+    triggers.activate(live).catch(triggerFailed(event.project, event.name));
   });
+  // what was deployed before this start consumes and keeps its schedule (missed ticks run now)
+  for (const f of registry.list()) {
+    const live = registry.resolve(f.project, f.name);
+    if (live !== undefined) await triggers.activate(live);
+  }
 
-  let ready = false;
-  const invoker = createLocalInvoker({
-    resolve: (project, name) => registry.resolve(project, name),
-    schedule: (fn, request) => scheduler.invoke(fn, request),
-  });
   const gateway = new Gateway({
     invoker,
+    async: triggers.async,
     maxBodyBytes: config.maxBodyBytes,
     isReady: () => ready,
     admin: createAdminApi({
@@ -116,6 +142,9 @@ export async function startNode(
       logs,
       publicUrl: () => url,
       usage: (project, name) => scheduler.usage(project, name),
+      triggers,
+      async: triggers.async,
+      publishEvent: publish,
       data: (project, name, binding) =>
         binding === "kv"
           ? createKvHost(() => functionKv.bucket(kvBucketOf(project, name)))
@@ -163,10 +192,12 @@ export async function startNode(
       (closing ??= (async () => {
         ready = false;
         await gateway.drain(config.drainMs);
+        await triggers.close();
         await scheduler.close(Math.min(config.drainMs, 5000));
         await runtime.close();
         await logs.close();
         await kv.close();
+        await queue.close();
         await functionKv.close();
         await sql.close();
         await bus.close();
@@ -186,11 +217,19 @@ async function openFunctionBackends(config: NodeConfig) {
   const functionKv =
     nats === undefined ? openSqliteKv(join(config.dataDir, "kv.sqlite")) : natsKv(nats);
   const bus = nats === undefined ? createMemoryBus() : natsBus(nats);
+  // embedded: the queue mirrors what it accepted onto the in-process bus, for `events tail`;
+  // on NATS, JetStream's own subjects are what tail subscribes to
+  const queue =
+    nats === undefined
+      ? openSqliteQueue(join(config.dataDir, "queue.sqlite"), {
+          onPublish: (m) => void bus.publish(m.subject, m.data, m.headers),
+        })
+      : await openNatsQueue(nats);
   const sql =
     config.postgres === undefined
       ? openSqliteSql({ dir: join(config.dataDir, "sql") })
       : await openPostgresSql({ url: config.postgres });
-  return { functionKv, sql, bus, nats };
+  return { functionKv, sql, bus, nats, queue };
 }
 
 /** The admin token lives in <data>/admin-token, readable by the owner only. */

@@ -22,7 +22,24 @@ export interface InvocationRequest {
   sourceIp: string;
   /** Set by the runtime, called by the gateway when the client goes away (cheaper than an AbortSignal). */
   cancel?: { onCancel: (() => void) | undefined };
+  /** A message or a cron tick for the function's message / scheduled handler, instead of HTTP. */
+  event?: TriggerEvent;
 }
+
+/** What a function can be invoked by: its fetch, message and scheduled handlers. */
+export type TriggerKind = "http" | "message" | "scheduled";
+
+export type TriggerEvent =
+  | {
+      kind: "message";
+      id: string;
+      subject: string;
+      data: Uint8Array;
+      headers: Record<string, string>;
+      attempt: number;
+      publishedAt: number;
+    }
+  | { kind: "scheduled"; cron: string; scheduledTime: number; attempt: number };
 
 export type ResponseBody = string | Uint8Array | null | AsyncIterable<string | Uint8Array>;
 
@@ -42,6 +59,8 @@ export interface Instance {
   readonly accepting: boolean;
   /** ms epoch of the last invocation start or end. */
   readonly lastUsed: number;
+  /** The triggers the function's code has handlers for. */
+  readonly handles: ReadonlySet<TriggerKind>;
   invoke(request: InvocationRequest): Promise<Omit<InvocationResponse, "coldStart">>;
   /** Stop at once; in-flight invocations fail with INSTANCE_RESET. */
   dispose(): void;

@@ -32,6 +32,11 @@ export const catalog = {
   },
   FUNCTION_INIT_FAILED: { status: 500, kind: "user", title: "The function failed to start" },
   INSTANCE_RESET: { status: 503, kind: "system", title: "The function instance was reset" },
+  NO_HANDLER: {
+    status: 501,
+    kind: "user",
+    title: "The function has no handler for this kind of invocation",
+  },
   // admin API and deploy
   UNAUTHORIZED: { status: 401, kind: "user", title: "Missing or invalid admin token" },
   NOT_FOUND: { status: 404, kind: "user", title: "Not found" },

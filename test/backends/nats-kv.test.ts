@@ -2,13 +2,7 @@
 // right: the key encoding, expiry by the sweeper, values bigger than one NATS message, sharing a
 // connection, and surviving a server restart. Needs NATS with JetStream (test/kit/services.ts).
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
@@ -18,7 +12,8 @@ import { natsKv, openNatsKv, type NatsKvPort } from "../../src/backends/nats-kv/
 import { connectNats } from "../../src/backends/nats/connection.js";
 import { KvConflictError, type KvChange } from "../../src/ports/kv.js";
 import { LitefaasError } from "../../src/shared/errors.js";
-import { describeWith, natsService, probeTcp, type ServiceCheck } from "../kit/services.js";
+import { OwnServer, ownServerCheck } from "../kit/nats-server.js";
+import { describeWith, natsService } from "../kit/services.js";
 import { codePointOrder, kvConformance } from "../ports/kv-conformance.js";
 
 const nats = await natsService();
@@ -326,107 +321,58 @@ describeWith(nats, "nats kv backend", () => {
   });
 });
 
-/** A free TCP port on 127.0.0.1 (bound, read, released). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
+describeWith(
+  ownServerCheck(nats, "the NATS restart test"),
+  "nats kv backend across a server restart",
+  () => {
+    let server: OwnServer;
 
-const NATS_SERVER = "/usr/sbin/nats-server";
-
-/**
- * The restart test runs a nats-server of its own, so it needs the binary too; like the service
- * itself, its absence skips loudly, and fails in CI.
- */
-function ownServerCheck(): ServiceCheck {
-  if (nats.skip !== false || existsSync(NATS_SERVER)) return nats;
-  const reason = `the NATS restart test (no ${NATS_SERVER})`;
-  if (process.env["CI"] !== undefined && process.env["CI"] !== "") {
-    throw new Error(`${reason}: CI requires it; install nats-server`);
-  }
-  console.log(`SKIPPED: ${reason}`);
-  return { ...nats, skip: reason };
-}
-
-describeWith(ownServerCheck(), "nats kv backend across a server restart", () => {
-  let dir: string;
-  let serverPort: number;
-  let server: ChildProcess | undefined;
-
-  const startServer = async (): Promise<void> => {
-    const child = spawn(
-      NATS_SERVER,
-      ["-a", "127.0.0.1", "-p", String(serverPort), "-js", "-sd", dir],
-      {
-        stdio: "ignore",
-      },
-    );
-    server = child;
-    await eventually("nats-server to listen", () => probeTcp("127.0.0.1", serverPort, 200));
-  };
-  const stopServer = async (): Promise<void> => {
-    const child = server;
-    server = undefined;
-    if (child === undefined || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGTERM");
-    await exited;
-  };
-
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), "litefaas-nats-"));
-    serverPort = await freePort();
-    await startServer();
-  });
-  after(async () => {
-    await stopServer();
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  void it("reconnects: reads, writes and watches work again once the server is back", async () => {
-    const port = await openNatsKv({
-      servers: `nats://127.0.0.1:${serverPort}`,
-      sweepIntervalMs: 0,
+    before(async () => {
+      server = await OwnServer.start();
     });
-    try {
-      const bucket = await port.bucket("restart");
-      const r1 = await bucket.put("before", text("1"));
-      const seen: KvChange[] = [];
-      const stop = bucket.watch({}, (c) => seen.push(c));
+    after(() => server.remove());
+
+    void it("reconnects: reads, writes and watches work again once the server is back", async () => {
+      const port = await openNatsKv({
+        servers: server.url,
+        sweepIntervalMs: 0,
+      });
       try {
-        await bucket.put("watched-before", text("2"));
-        await eventually("the watcher to see the first put", () => seen.length === 1);
+        const bucket = await port.bucket("restart");
+        const r1 = await bucket.put("before", text("1"));
+        const seen: KvChange[] = [];
+        const stop = bucket.watch({}, (c) => seen.push(c));
+        try {
+          await bucket.put("watched-before", text("2"));
+          await eventually("the watcher to see the first put", () => seen.length === 1);
 
-        await stopServer();
-        await startServer();
+          await server.stop();
+          await server.start();
 
-        // writes made while the client reconnects may time out; the first one that succeeds counts
-        await eventually("a put to succeed after the restart", async () =>
-          bucket.put("after", text("3")).then(
-            () => true,
-            () => false,
-          ),
-        );
-        assert.equal((await bucket.get("before"))?.revision, r1);
-        assert.equal(decode((await bucket.get("after"))?.value), "3");
-        await eventually("the watcher to see a put made after the restart", () =>
-          seen.some((c) => c.op === "put" && c.entry.key === "after"),
-        );
-        const revisions = seen.map((c) => (c.op === "put" ? c.entry.revision : c.revision));
-        assert.deepEqual(
-          revisions,
-          [...revisions].sort((a, b) => a - b),
-          "in revision order",
-        );
+          // writes made while the client reconnects may time out; the first one that succeeds counts
+          await eventually("a put to succeed after the restart", async () =>
+            bucket.put("after", text("3")).then(
+              () => true,
+              () => false,
+            ),
+          );
+          assert.equal((await bucket.get("before"))?.revision, r1);
+          assert.equal(decode((await bucket.get("after"))?.value), "3");
+          await eventually("the watcher to see a put made after the restart", () =>
+            seen.some((c) => c.op === "put" && c.entry.key === "after"),
+          );
+          const revisions = seen.map((c) => (c.op === "put" ? c.entry.revision : c.revision));
+          assert.deepEqual(
+            revisions,
+            [...revisions].sort((a, b) => a - b),
+            "in revision order",
+          );
+        } finally {
+          stop();
+        }
       } finally {
-        stop();
+        await port.close();
       }
-    } finally {
-      await port.close();
-    }
-  });
-});
+    });
+  },
+);

@@ -18,6 +18,8 @@ export interface CliResult {
 
 export interface Platform {
   url: string;
+  /** The `up` process's pid. */
+  pid: number;
   token: string;
   dataDir: string;
   output(): string;
@@ -77,6 +79,7 @@ function makePlatform(
   );
   const platform: Platform = {
     url,
+    pid: child.pid ?? 0,
     token,
     dataDir,
     output,

@@ -187,7 +187,7 @@ describe("platform lifecycle", () => {
   it("refuses code without a handler at deploy time, leaving nothing deployed", async () => {
     const result = await platform.cli(["deploy", join(FIXTURES, "no-handler")]);
     assert.equal(result.code, 1);
-    assert.match(result.stderr, /exports neither a fetch handler nor a Lambda handler/);
+    assert.match(result.stderr, /exports no handler/);
     assert.equal((await platform.fetch("/fn/nohandler/empty/")).status, 404);
   });
 

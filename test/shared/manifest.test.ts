@@ -112,6 +112,19 @@ void describe("manifest: valid manifests", () => {
           concurrency: 1000,
           egress: [],
           idleTimeoutMs: 300_000,
+          subjects: [],
+          schedule: undefined,
+          delivery: {
+            concurrency: 16,
+            attempts: 3,
+            backoff: "exponential",
+            initialDelayMs: 1000,
+            maxDelayMs: 300_000,
+            maxEventAgeMs: 6 * 3_600_000,
+            deadLetter: true,
+            onSuccess: undefined,
+            onFailure: undefined,
+          },
         },
       },
     });
@@ -250,7 +263,10 @@ void describe("manifest: every problem says file, path, line, what and how to fi
 
     const inFunction = onlyProblem(minimal("    limit:", "      memory: 256"));
     assert.deepEqual([inFunction.path, inFunction.line], ["functions.hello.limit", 5]);
-    assert.match(inFunction.fix, /allowed here: main, env, limits, egress, idleTimeout$/);
+    assert.match(
+      inFunction.fix,
+      /allowed here: main, env, limits, egress, idleTimeout, subjects, schedule, concurrency, retry, maxEventAge, deadLetter, onSuccess, onFailure$/,
+    );
 
     const inLimits = onlyProblem(minimal("    limits:", "      timeout: 1s", "      memroy: 256"));
     assert.deepEqual([inLimits.path, inLimits.line], ["functions.hello.limits.memroy", 7]);

@@ -1,12 +1,13 @@
 // env.events' host half: publish into the function's own project namespace. A function names a
 // subject inside its project; the platform prefixes it, so no subject it writes can reach
 // another project's events or the platform's own subjects.
-import type { BusPort } from "../../ports/bus.js";
 import { invalid, type BindingHost } from "../binding-error.js";
 
 const TOKEN = /^[A-Za-z0-9_-]+$/;
 const MAX_SUBJECT = 256;
 const MAX_EVENT_BYTES = 1024 * 1024;
+/** Headers the platform's queue uses to tell async invocations and cron runs from events. */
+export const RESERVED_HEADER = /^(litefaas-|nats-)/;
 
 /** Where a project's events live on the bus (documented: external publishers use it). */
 export function projectSubject(project: string, subject: string): string {
@@ -29,7 +30,14 @@ export function checkSubject(subject: unknown): string {
   return subject;
 }
 
-export function createEventsHost(bus: BusPort, project: string): BindingHost {
+export type PublishEvent = (
+  subject: string,
+  data: Uint8Array,
+  headers: Record<string, string>,
+) => Promise<void>;
+
+/** `publish` accepts an event on a subject of the function's own project. */
+export function createEventsHost(publish: PublishEvent): BindingHost {
   return async (op, args) => {
     if (op !== "publish") throw invalid(`env.events has no operation "${op}"`);
     const [subject, payload, headers] = args;
@@ -45,9 +53,16 @@ export function createEventsHost(bus: BusPort, project: string): BindingHost {
       throw invalid(`an event is at most ${MAX_EVENT_BYTES} bytes; this one is ${data.length}`);
     const clean: Record<string, string> = {};
     for (const [k, v] of Object.entries((headers ?? {}) as Record<string, unknown>)) {
-      if (typeof v === "string" && /^[A-Za-z0-9-]{1,64}$/.test(k)) clean[k.toLowerCase()] = v;
+      if (typeof v !== "string" || !/^[A-Za-z0-9-]{1,64}$/.test(k)) continue;
+      const name = k.toLowerCase();
+      if (RESERVED_HEADER.test(name)) {
+        throw invalid(
+          `the event header "${k}" is reserved for the platform (litefaas-* and nats-*); name it differently, e.g. x-${name}`,
+        );
+      }
+      clean[name] = v;
     }
-    await bus.publish(projectSubject(project, checkSubject(subject)), data, clean);
+    await publish(checkSubject(subject), data, clean);
     return null;
   };
 }

@@ -11,6 +11,27 @@ export async function invokeCommand(
   flags: Flags,
   out: Output,
 ): Promise<number> {
+  const response = await sendToFunction(client, target, flags);
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  const text = new TextDecoder().decode(bytes);
+  out.result(
+    { status: response.status, headers: Object.fromEntries(response.headers), body: text },
+    () => text,
+  );
+  if (!out.json && !response.ok)
+    process.stderr.write(
+      `HTTP ${response.status} (request ${response.headers.get("x-request-id") ?? "?"})\n`,
+    );
+  return response.ok ? 0 : 1;
+}
+
+/** The HTTP request `invoke` sends, built from its flags (`extra` headers added last). */
+export async function sendToFunction(
+  client: AdminClient,
+  target: string | undefined,
+  flags: Flags,
+  extra: Record<string, string> = {},
+): Promise<Response> {
   const { project, name } = parseTarget(target);
   const method = (flags.method ?? (flags.data === undefined ? "GET" : "POST")).toUpperCase();
   const path = flags.path ?? "/";
@@ -28,27 +49,16 @@ export async function invokeCommand(
       });
     headers.append(header.slice(0, colon).trim(), header.slice(colon + 1).trim());
   }
+  for (const [key, value] of Object.entries(extra)) headers.set(key, value);
   let body: Uint8Array | string | undefined;
   if (flags.data !== undefined)
     body = flags.data.startsWith("@") ? await readFile(flags.data.slice(1)) : flags.data;
   const url = `${client.url}/fn/${project}/${name}${path}`;
-  let response: Response;
   try {
-    response = await fetch(url, { method, headers, ...(body === undefined ? {} : { body }) });
+    return await fetch(url, { method, headers, ...(body === undefined ? {} : { body }) });
   } catch (error) {
     throw new LitefaasError("INTERNAL", `cannot reach ${url}: ${(error as Error).message}`, {
       fix: "is `litefaas up` running? check --url",
     });
   }
-  const bytes = new Uint8Array(await response.arrayBuffer());
-  const text = new TextDecoder().decode(bytes);
-  out.result(
-    { status: response.status, headers: Object.fromEntries(response.headers), body: text },
-    () => text,
-  );
-  if (!out.json && !response.ok)
-    process.stderr.write(
-      `HTTP ${response.status} (request ${response.headers.get("x-request-id") ?? "?"})\n`,
-    );
-  return response.ok ? 0 : 1;
 }

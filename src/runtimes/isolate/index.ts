@@ -1,7 +1,7 @@
 // The V8-isolate runtime for JavaScript and TypeScript functions.
 import type { BlobsPort } from "../../ports/blobs.js";
 import { LitefaasError } from "../../shared/errors.js";
-import type { FunctionVersion, Instance, Runtime } from "../types.js";
+import type { FunctionVersion, Instance, Runtime, TriggerKind } from "../types.js";
 import { IsolateInstance, type InstanceServices, type LoadedCode } from "./isolate-instance.js";
 import { IsolateSupply } from "./isolate-supply.js";
 import { prepareIsolate } from "./prepared-isolate.js";
@@ -58,10 +58,27 @@ export function createIsolateRuntime(options: IsolateRuntimeOptions): IsolateRun
         options.services(fn),
       );
       instance.dispose();
+      requireHandlers(fn, instance.handles);
     },
     close(): Promise<void> {
       supply.close();
       return Promise.resolve();
     },
   };
+}
+
+/** A function that declares subjects or a schedule must have the handler that serves them. */
+function requireHandlers(fn: FunctionVersion, handles: ReadonlySet<TriggerKind>): void {
+  const missing = (field: string, handler: string) =>
+    new LitefaasError(
+      "INVALID_MANIFEST",
+      `${fn.project}/${fn.name} declares ${field} but its code has no ${handler} handler`,
+      {
+        fix: `add async ${handler}(…, env, ctx) to the default export (or export a Lambda handler), or remove ${field} from litefaas.yaml`,
+      },
+    );
+  if (fn.config.subjects.length > 0 && !handles.has("message"))
+    throw missing("subjects", "message");
+  if (fn.config.schedule !== undefined && !handles.has("scheduled"))
+    throw missing("schedule", "scheduled");
 }

@@ -9,7 +9,13 @@ import { randomUUID } from "node:crypto";
 import { LitefaasError } from "../../shared/errors.js";
 import { ChunkChannel } from "../../shared/chunk-channel.js";
 import type { LogSink } from "../../observe/logs.js";
-import type { FunctionVersion, Instance, InvocationRequest, InvocationResponse } from "../types.js";
+import type {
+  FunctionVersion,
+  Instance,
+  InvocationRequest,
+  InvocationResponse,
+  TriggerKind,
+} from "../types.js";
 import type { PreparedIsolate } from "./prepared-isolate.js";
 import type { FetchResult } from "./guest/host-api.js";
 import { BindingUserError, type BindingHost } from "../../bindings/binding-error.js";
@@ -50,12 +56,14 @@ type GuestResult = [number, string[], string | ArrayBuffer | null, 0 | 1, 0 | 1]
 
 const RESPONSIVE_PROBE_MS = 50;
 const INIT_TIMEOUT_CAP_MS = 10_000;
-const STRIDE = 8;
+const STRIDE = 9;
+const KIND = { http: 0, message: 1, scheduled: 2 } as const;
 const batchOptions = { arguments: { copy: true }, result: { promise: true, copy: true } } as const;
 
 export class IsolateInstance implements Instance {
   readonly id = randomUUID();
   lastUsed = Date.now();
+  handles: ReadonlySet<TriggerKind> = new Set();
   private calls = new Map<number, Call>();
   private nextSeq = 1;
   private batch: unknown[] = [];
@@ -122,10 +130,12 @@ export class IsolateInstance implements Instance {
         memoryMiB: fn.config.memoryMiB,
         timeoutMs: fn.config.timeoutMs,
       };
-      await prepared.bind.apply(undefined, [JSON.stringify(fn.config.env), JSON.stringify(meta)], {
-        arguments: { copy: true },
-        timeout,
-      });
+      const handles = (await prepared.bind.apply(
+        undefined,
+        [JSON.stringify(fn.config.env), JSON.stringify(meta)],
+        { arguments: { copy: true }, result: { copy: true }, timeout },
+      )) as string;
+      instance.handles = new Set(handles.split(",") as TriggerKind[]);
     } catch (error) {
       instance.dispose();
       throw new LitefaasError(
@@ -155,6 +165,8 @@ export class IsolateInstance implements Instance {
 
   invoke(request: InvocationRequest): Promise<Answer> {
     if (!this.alive) return Promise.reject(new LitefaasError("INSTANCE_RESET"));
+    const trigger = request.event?.kind ?? "http";
+    if (!this.handles.has(trigger)) return Promise.reject(missingHandler(this.fn, trigger));
     this.lastUsed = Date.now();
     const seq = this.nextSeq++;
     const deadline = this.lastUsed + this.fn.config.timeoutMs;
@@ -170,16 +182,39 @@ export class IsolateInstance implements Instance {
       if (request.cancel !== undefined)
         request.cancel.onCancel = () => this.abortGuest(seq, "client disconnected");
       if (this.batch.length === 0) setImmediate(() => this.flush());
-      this.batch.push(
-        seq,
-        request.id,
-        request.method,
-        request.url,
-        request.headers,
-        body,
-        request.sourceIp,
-        deadline,
-      );
+      const event = request.event;
+      if (event === undefined) {
+        this.batch.push(
+          seq,
+          request.id,
+          KIND.http,
+          request.method,
+          request.url,
+          request.headers,
+          body,
+          request.sourceIp,
+          deadline,
+        );
+      } else if (event.kind === "message") {
+        const { id, subject, attempt, publishedAt } = event;
+        const headers: string[] = [];
+        for (const [name, value] of Object.entries(event.headers)) headers.push(name, value);
+        this.batch.push(
+          seq,
+          request.id,
+          KIND.message,
+          JSON.stringify({ id, subject, attempt, publishedAt }),
+          "",
+          headers,
+          toArrayBuffer(event.data),
+          "",
+          deadline,
+        );
+      } else {
+        const { cron, scheduledTime, attempt } = event;
+        const meta = JSON.stringify({ cron, scheduledTime, attempt });
+        this.batch.push(seq, request.id, KIND.scheduled, meta, "", [], null, "", deadline);
+      }
     });
   }
 
@@ -409,6 +444,19 @@ export class IsolateInstance implements Instance {
   private log(requestId: string, message: string) {
     this.prepared.state.onLog("error", requestId, message);
   }
+}
+
+function missingHandler(fn: FunctionVersion, trigger: TriggerKind): LitefaasError {
+  const handler = {
+    http: "fetch(request, env, ctx)",
+    message: "message(msg, env, ctx)",
+    scheduled: "scheduled(event, env, ctx)",
+  }[trigger];
+  return new LitefaasError(
+    "NO_HANDLER",
+    `${fn.project}/${fn.name}@${fn.version} has no handler for ${trigger === "http" ? "HTTP requests" : trigger === "message" ? "messages" : "cron ticks"}`,
+    { fix: `add async ${handler} to the function's default export and deploy again` },
+  );
 }
 
 function describeInitError(error: unknown, disposed: boolean): string {

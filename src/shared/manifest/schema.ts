@@ -2,10 +2,30 @@
 // Every property carries a description: editors show it, and validation errors quote it.
 import { DURATION_PATTERN } from "../duration.js";
 
+/** A subscription: tokens of letters, digits, _ and -, "*" for one token, ">" last for the rest. */
+export const SUBJECT_PATTERN = "^([A-Za-z0-9_-]+|\\*)(\\.([A-Za-z0-9_-]+|\\*))*(\\.>)?$|^>$";
+/** A subject to publish on: no wildcards. */
+export const PUBLISH_SUBJECT_PATTERN = "^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$";
+
 export const NAME_PATTERN = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$";
 
 const duration = (description: string) =>
   ({ type: "string", pattern: DURATION_PATTERN, description }) as const;
+
+const destination = (description: string) =>
+  ({
+    type: "object",
+    additionalProperties: false,
+    required: ["publish"],
+    description,
+    properties: {
+      publish: {
+        type: "string",
+        pattern: PUBLISH_SUBJECT_PATTERN,
+        description: 'Subject in the project to publish the record on, e.g. "orders.handled".',
+      },
+    },
+  }) as const;
 
 export const manifestSchema = {
   $schema: "http://json-schema.org/draft-07/schema#",
@@ -71,6 +91,89 @@ export const manifestSchema = {
           },
           idleTimeout: duration(
             "How long an idle instance stays warm before it is disposed (default 5m).",
+          ),
+          subjects: {
+            type: "array",
+            description:
+              'Event subjects this function consumes, NATS-style: tokens separated by ".", "*" for one token, ">" for the rest, e.g. ["orders.created", "orders.*.paid"]. Subjects are the project\'s own.',
+            items: {
+              type: "string",
+              pattern: SUBJECT_PATTERN,
+              description:
+                'A subject pattern: tokens separated by "." of letters, digits, _ and -; "*" stands for one token, ">" (last) for the rest, e.g. orders.*.paid',
+            },
+            uniqueItems: true,
+          },
+          schedule: {
+            description:
+              'Run the scheduled handler on a cron schedule: "0 3 * * *" (5 fields, or 6 with seconds first), or { cron, timezone, catchUp }.',
+            oneOf: [
+              { type: "string", minLength: 1 },
+              {
+                type: "object",
+                additionalProperties: false,
+                required: ["cron"],
+                properties: {
+                  cron: {
+                    type: "string",
+                    minLength: 1,
+                    description: 'Cron expression, e.g. "*/5 * * * *".',
+                  },
+                  timezone: {
+                    type: "string",
+                    minLength: 1,
+                    description:
+                      "IANA time zone the expression is read in, e.g. Europe/Paris (default UTC).",
+                  },
+                  catchUp: {
+                    type: "boolean",
+                    description:
+                      "Run a tick missed while the platform was down once on start (default true).",
+                  },
+                },
+              },
+            ],
+          },
+          concurrency: {
+            type: "integer",
+            minimum: 1,
+            maximum: 1000,
+            description:
+              "Most events, async invocations and cron runs of this function handled at once (default 16). 1 keeps the order of each subject.",
+          },
+          retry: {
+            type: "object",
+            additionalProperties: false,
+            description: "How failed events and async invocations are tried again.",
+            properties: {
+              attempts: {
+                type: "integer",
+                minimum: 1,
+                maximum: 100,
+                description: "Tries in all, the first included (default 3).",
+              },
+              backoff: {
+                enum: ["exponential", "fixed"],
+                description:
+                  "exponential doubles the delay after each try; fixed keeps it (default exponential).",
+              },
+              initial: duration("Delay before the second try (default 1s)."),
+              max: duration("Longest delay between tries (default 5m)."),
+            },
+          },
+          maxEventAge: duration(
+            "An event or async invocation older than this is not tried again (default 6h, at most 336h).",
+          ),
+          deadLetter: {
+            type: "boolean",
+            description:
+              "Keep what failed every try in the function's dead-letter queue (default true); false drops it.",
+          },
+          onSuccess: destination(
+            "Where to publish a record of each event or async invocation that succeeded.",
+          ),
+          onFailure: destination(
+            "Where to publish a record of each event or async invocation that failed for good.",
           ),
         },
       },

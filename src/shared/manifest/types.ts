@@ -10,6 +10,34 @@ export interface FunctionConfig {
   concurrency: number;
   egress: string[];
   idleTimeoutMs: number;
+  /** Event subjects (project-relative patterns) this function consumes. */
+  subjects: string[];
+  schedule: ScheduleConfig | undefined;
+  /** How events, async invocations and cron runs are delivered to it. */
+  delivery: DeliveryPolicy;
+}
+
+export interface ScheduleConfig {
+  cron: string;
+  /** IANA zone; "UTC" when not given. */
+  timezone: string;
+  /** Run a tick missed while the platform was down once on start. */
+  catchUp: boolean;
+}
+
+export interface DeliveryPolicy {
+  /** Most deliveries handled at once; 1 keeps each subject's order. */
+  concurrency: number;
+  /** Tries in all, the first included. */
+  attempts: number;
+  backoff: "exponential" | "fixed";
+  initialDelayMs: number;
+  maxDelayMs: number;
+  maxEventAgeMs: number;
+  deadLetter: boolean;
+  /** Project subjects to publish outcome records on. */
+  onSuccess: string | undefined;
+  onFailure: string | undefined;
 }
 
 export interface Manifest {

@@ -3,8 +3,16 @@
 import { Ajv, type ErrorObject } from "ajv";
 import { parseEgressList } from "../../bindings/fetch/index.js";
 import { parseDuration } from "../duration.js";
+import { describeCronProblem } from "../cron.js";
+import { subjectsOverlap } from "../../ports/queue.js";
 import { manifestSchema } from "./schema.js";
-import type { FunctionConfig, Manifest, ManifestProblem } from "./types.js";
+import type {
+  DeliveryPolicy,
+  FunctionConfig,
+  Manifest,
+  ManifestProblem,
+  ScheduleConfig,
+} from "./types.js";
 
 /** The manifest as written, once the schema accepted it. */
 interface RawFunction {
@@ -13,6 +21,14 @@ interface RawFunction {
   limits?: { memory?: number; timeout?: string; concurrency?: number };
   egress?: string[];
   idleTimeout?: string;
+  subjects?: string[];
+  schedule?: string | { cron: string; timezone?: string; catchUp?: boolean };
+  concurrency?: number;
+  retry?: { attempts?: number; backoff?: "exponential" | "fixed"; initial?: string; max?: string };
+  maxEventAge?: string;
+  deadLetter?: boolean;
+  onSuccess?: { publish: string };
+  onFailure?: { publish: string };
 }
 interface RawManifest {
   project: string;
@@ -23,6 +39,14 @@ const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
 const validateSchema = ajv.compile<RawManifest>(manifestSchema);
 
 const DEFAULTS = { memoryMiB: 128, timeoutMs: 30_000, concurrency: 1000, idleTimeoutMs: 300_000 };
+const DELIVERY_DEFAULTS = {
+  concurrency: 16,
+  attempts: 3,
+  initialDelayMs: 1000,
+  maxDelayMs: 300_000,
+  maxEventAgeMs: 6 * 3_600_000,
+};
+const MAX_EVENT_AGE_MS = 14 * 24 * 3_600_000;
 const MAX_TIMEOUT_MS = 15 * 60_000;
 const ENTRY_EXTENSIONS = [".ts", ".mts", ".cts", ".js", ".mjs", ".cjs", ".tsx", ".jsx"];
 
@@ -70,6 +94,21 @@ export function validateManifest(
         });
       }
     }
+    const subjects = fn.subjects ?? [];
+    problems.push(...overlappingSubjects(subjects, file, base));
+    const schedule = scheduleOf(fn.schedule);
+    if (schedule !== undefined) {
+      const problem = describeCronProblem(schedule.cron, schedule.timezone);
+      if (problem !== undefined) {
+        problems.push({
+          file,
+          path: `${base}.schedule`,
+          problem: `"${schedule.cron}"${schedule.timezone === "UTC" ? "" : ` (${schedule.timezone})`}: ${problem}`,
+          fix: 'write a cron expression of 5 fields (minute hour day month weekday), or 6 with seconds first, e.g. "0 3 * * *"; timezone is an IANA name such as Europe/Paris',
+        });
+      }
+    }
+    const delivery = deliveryOf(fn, file, base, problems);
     const env: Record<string, string> = {};
     for (const [key, value] of Object.entries(fn.env ?? {})) env[key] = String(value);
     functions[name] = {
@@ -84,10 +123,80 @@ export function validateManifest(
         fn.idleTimeout === undefined
           ? DEFAULTS.idleTimeoutMs
           : (parseDuration(fn.idleTimeout) ?? DEFAULTS.idleTimeoutMs),
+      subjects: [...subjects],
+      schedule,
+      delivery,
     };
   }
   if (problems.length > 0) return { problems };
   return { manifest: { project: data.project, functions } };
+}
+
+function scheduleOf(raw: RawFunction["schedule"]): ScheduleConfig | undefined {
+  if (raw === undefined) return undefined;
+  if (typeof raw === "string") return { cron: raw.trim(), timezone: "UTC", catchUp: true };
+  return { cron: raw.cron.trim(), timezone: raw.timezone ?? "UTC", catchUp: raw.catchUp ?? true };
+}
+
+/** Two subscriptions of one function that both match some subject would deliver it twice. */
+function overlappingSubjects(subjects: string[], file: string, base: string): ManifestProblem[] {
+  const problems: ManifestProblem[] = [];
+  for (let i = 0; i < subjects.length; i++) {
+    for (let j = i + 1; j < subjects.length; j++) {
+      const a = subjects[i] ?? "";
+      const b = subjects[j] ?? "";
+      if (!subjectsOverlap(a, b)) continue;
+      problems.push({
+        file,
+        path: `${base}.subjects.${j}`,
+        problem: `"${b}" overlaps "${a}": an event matching both would be delivered twice`,
+        fix: "keep the wider subject only, or make them disjoint",
+      });
+    }
+  }
+  return problems;
+}
+
+function deliveryOf(
+  fn: RawFunction,
+  file: string,
+  base: string,
+  problems: ManifestProblem[],
+): DeliveryPolicy {
+  const initialDelayMs = durationOr(fn.retry?.initial, DELIVERY_DEFAULTS.initialDelayMs);
+  const maxDelayMs = durationOr(fn.retry?.max, DELIVERY_DEFAULTS.maxDelayMs);
+  if (maxDelayMs < initialDelayMs) {
+    problems.push({
+      file,
+      path: `${base}.retry.max`,
+      problem: `max ${fn.retry?.max ?? "5m"} is shorter than initial ${fn.retry?.initial ?? "1s"}`,
+      fix: "make retry.max at least retry.initial",
+    });
+  }
+  const maxEventAgeMs = durationOr(fn.maxEventAge, DELIVERY_DEFAULTS.maxEventAgeMs);
+  if (maxEventAgeMs < 1000 || maxEventAgeMs > MAX_EVENT_AGE_MS) {
+    problems.push({
+      file,
+      path: `${base}.maxEventAge`,
+      problem: `maxEventAge ${fn.maxEventAge ?? ""} is outside 1s..336h`,
+      fix: "use a duration between 1s and 336h (14 days), e.g. 6h",
+    });
+  }
+  return {
+    concurrency: fn.concurrency ?? DELIVERY_DEFAULTS.concurrency,
+    attempts: fn.retry?.attempts ?? DELIVERY_DEFAULTS.attempts,
+    backoff: fn.retry?.backoff ?? "exponential",
+    initialDelayMs,
+    maxDelayMs,
+    maxEventAgeMs,
+    deadLetter: fn.deadLetter ?? true,
+    onSuccess: fn.onSuccess?.publish,
+    onFailure: fn.onFailure?.publish,
+  };
+}
+
+function durationOr(text: string | undefined, fallback: number): number {
+  return text === undefined ? fallback : (parseDuration(text) ?? fallback);
 }
 
 function describeSchemaError(error: ErrorObject, file: string): ManifestProblem {
@@ -153,6 +262,7 @@ function schemaAt(segments: string[]): Record<string, unknown> | undefined {
     const props = n["properties"] as Record<string, unknown> | undefined;
     const segment = segments[i] ?? "";
     if (props !== undefined && segment in props) node = props[segment];
+    else if (typeof n["items"] === "object") node = n["items"];
     else if (typeof n["additionalProperties"] === "object") node = n["additionalProperties"];
     else return undefined;
   }

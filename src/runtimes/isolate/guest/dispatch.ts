@@ -10,6 +10,8 @@ import { createKv } from "./bindings/kv.js";
 import { createSql } from "./bindings/sql.js";
 import type { FlatHeaders, HostHooks } from "./host-api.js";
 import { lambdaInvoke, type LambdaHandler } from "./lambda.js";
+import { lambdaMessage, lambdaScheduled } from "./lambda-events.js";
+import { toMessage, toScheduledEvent, type EventMeta } from "./trigger-events.js";
 import type { WebPlatform } from "./web/index.js";
 
 export interface FunctionMeta {
@@ -28,18 +30,30 @@ interface Context {
 
 type Env = Record<string, unknown>;
 type FetchHandler = (request: Request, env: Env, ctx: Context) => unknown;
+type EventHandler = (event: unknown, env: Env, ctx: Context) => unknown;
 
 /** [status, headers, body, streamed, settled]: `settled` 1 means no waitUntil work is left, so
  * the host needs no separate `done` call. */
 export type HostResult = [number, FlatHeaders, string | ArrayBuffer | null, 0 | 1, 0 | 1];
 
-/** Fields per invocation in a batch: seq, requestId, method, url, headers, body, sourceIp, deadline. */
-export const BATCH_STRIDE = 8;
+/**
+ * Fields per invocation in a batch: seq, requestId, kind, then for HTTP (kind 0) method, url,
+ * headers, body, sourceIp, and for an event (1 message, 2 scheduled) its meta as JSON, "",
+ * headers, data, ""; then the deadline.
+ */
+export const BATCH_STRIDE = 9;
+const KIND_HTTP = 0;
 /** Microtask turns a batch waits for quick handlers before it returns. */
 const QUICK_TURNS = 24;
 
 type Bound =
-  | { style: "fetch"; fetch: FetchHandler; self: object }
+  | {
+      style: "module";
+      self: object;
+      fetch: FetchHandler | undefined;
+      message: EventHandler | undefined;
+      scheduled: EventHandler | undefined;
+    }
   | { style: "lambda"; handler: LambdaHandler };
 
 export function createDispatcher(hooks: HostHooks, web: WebPlatform) {
@@ -48,14 +62,20 @@ export function createDispatcher(hooks: HostHooks, web: WebPlatform) {
   let meta: FunctionMeta | undefined;
   const controllers = new Map<number, AbortController>();
 
-  /** Called once after the function's bundle ran; returns the handler style or throws why not. */
+  /** Called once after the function's bundle ran; returns the triggers it handles
+   * ("http,message,scheduled") or throws why none. */
   function bind(envJson: string, metaJson: string): string {
     makeEnv = envFactory(hooks, JSON.parse(envJson) as Record<string, string>);
     meta = JSON.parse(metaJson) as FunctionMeta;
     const exports = (globalThis as Record<string, unknown>)["__litefaas_fn"];
     delete (globalThis as Record<string, unknown>)["__litefaas_fn"];
     bound = pickHandler(exports);
-    return bound.style;
+    if (bound.style === "lambda") return "http,message,scheduled";
+    const handles: string[] = [];
+    if (bound.fetch !== undefined) handles.push("http");
+    if (bound.message !== undefined) handles.push("message");
+    if (bound.scheduled !== undefined) handles.push("scheduled");
+    return handles.join(",");
   }
 
   /** Start every invocation of the batch; return [seq, 0, result | 1, [message, stack]]… for those done quickly. */
@@ -66,15 +86,27 @@ export function createDispatcher(hooks: HostHooks, web: WebPlatform) {
     let open = true;
     for (let i = 0; i < flat.length; i += BATCH_STRIDE) {
       const seq = flat[i] as number;
-      dispatch(
-        seq,
-        flat[i + 1] as string,
-        flat[i + 2] as string,
-        flat[i + 3] as string,
-        flat[i + 4] as FlatHeaders,
-        flat[i + 5] as ArrayBuffer | null,
-        flat[i + 6] as string,
-        flat[i + 7] as number,
+      const kind = flat[i + 2] as number;
+      (kind === KIND_HTTP
+        ? dispatch(
+            seq,
+            flat[i + 1] as string,
+            flat[i + 3] as string,
+            flat[i + 4] as string,
+            flat[i + 5] as FlatHeaders,
+            flat[i + 6] as ArrayBuffer | null,
+            flat[i + 7] as string,
+            flat[i + 8] as number,
+          )
+        : dispatchEvent(
+            seq,
+            flat[i + 1] as string,
+            kind,
+            flat[i + 3] as string,
+            flat[i + 5] as FlatHeaders,
+            flat[i + 6] as ArrayBuffer | null,
+            flat[i + 8] as number,
+          )
       ).then(
         (result) => {
           answered++;
@@ -108,28 +140,28 @@ export function createDispatcher(hooks: HostHooks, web: WebPlatform) {
     const controller = new AbortController();
     controllers.set(seq, controller);
     const pending: Array<Promise<unknown>> = [];
-    const ctx: Context = {
-      requestId,
-      waitUntil: (promise) => {
-        pending.push(
-          Promise.resolve(promise).catch((error: unknown) => logError(requestId, error)),
-        );
-      },
-      passThroughOnException: () => undefined,
-    };
+    const ctx = contextFor(requestId, pending);
     let streaming = false;
     try {
       const request = web.requestFromHost(method, url, headers, body, controller.signal);
       const b = bound;
+      if (b.style === "module" && b.fetch === undefined) {
+        throw new TypeError(
+          "this function has no fetch handler, so it does not answer HTTP; add async fetch(request, env, ctx) to its default export",
+        );
+      }
+      const fetchHandler = b.style === "module" ? b.fetch : undefined;
       const result = await web.withRequest(requestId, () =>
-        b.style === "fetch"
-          ? b.fetch.call(b.self, request, makeEnv(seq), ctx)
-          : lambdaInvoke(b.handler, request, {
-              requestId,
-              sourceIp,
-              deadline,
-              meta: meta as FunctionMeta,
-            }),
+        b.style === "module" && fetchHandler !== undefined
+          ? fetchHandler.call(b.self, request, makeEnv(seq), ctx)
+          : b.style === "lambda"
+            ? lambdaInvoke(b.handler, request, {
+                requestId,
+                sourceIp,
+                deadline,
+                meta: meta as FunctionMeta,
+              })
+            : undefined,
       );
       if (!web.isResponse(result)) {
         throw new TypeError(
@@ -154,6 +186,49 @@ export function createDispatcher(hooks: HostHooks, web: WebPlatform) {
       }
       throw error;
     }
+  }
+
+  /** A message or a cron tick: the handler's return acknowledges it, a throw fails it. */
+  async function dispatchEvent(
+    seq: number,
+    requestId: string,
+    kind: number,
+    metaJson: string,
+    headers: FlatHeaders,
+    data: ArrayBuffer | null,
+    deadline: number,
+  ): Promise<HostResult> {
+    if (bound === undefined || meta === undefined) throw new Error("function is not bound");
+    const pending: Array<Promise<unknown>> = [];
+    const ctx = contextFor(requestId, pending);
+    const event = JSON.parse(metaJson) as EventMeta;
+    const b = bound;
+    const fnMeta = meta;
+    try {
+      await web.withRequest(requestId, () => {
+        if (kind === 1) {
+          const message = toMessage(event, headers, data);
+          if (b.style === "lambda")
+            return lambdaMessage(b.handler, message, event, { requestId, deadline, meta: fnMeta });
+          if (b.message === undefined)
+            throw new TypeError(
+              "this function has no message handler; add async message(msg, env, ctx) to its default export",
+            );
+          return b.message.call(b.self, message, makeEnv(seq), ctx);
+        }
+        const scheduled = toScheduledEvent(event);
+        if (b.style === "lambda")
+          return lambdaScheduled(b.handler, scheduled, { requestId, deadline, meta: fnMeta });
+        if (b.scheduled === undefined)
+          throw new TypeError(
+            "this function has no scheduled handler; add async scheduled(event, env, ctx) to its default export",
+          );
+        return b.scheduled.call(b.self, scheduled, makeEnv(seq), ctx);
+      });
+    } finally {
+      if (pending.length > 0) finish(seq, pending);
+    }
+    return [204, [], null, 0, pending.length === 0 ? 1 : 0];
   }
 
   async function pump(
@@ -187,6 +262,19 @@ export function createDispatcher(hooks: HostHooks, web: WebPlatform) {
       controllers.delete(seq);
       finish(seq, pending);
     }
+  }
+
+  /** ctx of one invocation: its ctx.waitUntil promises collect in `pending`. */
+  function contextFor(requestId: string, pending: Array<Promise<unknown>>): Context {
+    return {
+      requestId,
+      waitUntil: (promise) => {
+        pending.push(
+          Promise.resolve(promise).catch((error: unknown) => logError(requestId, error)),
+        );
+      },
+      passThroughOnException: () => undefined,
+    };
   }
 
   function finish(seq: number, pending: Array<Promise<unknown>>) {
@@ -250,19 +338,25 @@ function pickHandler(exports: unknown): Bound {
   const mod = (exports ?? {}) as Record<string, unknown>;
   const def = mod["default"];
   if (def !== null && typeof def === "object") {
-    const fetch = (def as Record<string, unknown>)["fetch"];
-    if (typeof fetch === "function")
-      return { style: "fetch", fetch: fetch as FetchHandler, self: def };
+    const handler = (name: string) => {
+      const value = (def as Record<string, unknown>)[name];
+      return typeof value === "function" ? value : undefined;
+    };
+    const fetch = handler("fetch") as FetchHandler | undefined;
+    const message = handler("message") as EventHandler | undefined;
+    const scheduled = handler("scheduled") as EventHandler | undefined;
+    if (fetch !== undefined || message !== undefined || scheduled !== undefined)
+      return { style: "module", self: def, fetch, message, scheduled };
   }
   if (typeof mod["handler"] === "function")
     return { style: "lambda", handler: mod["handler"] as LambdaHandler };
   if (typeof def === "function") {
     throw new Error(
-      "the default export is a function; export default { fetch(request, env, ctx) { … } } or export const handler = async (event, context) => { … }",
+      "the default export is a function; export default { fetch(request, env, ctx) { … } } (or message / scheduled handlers) or export const handler = async (event, context) => { … }",
     );
   }
   throw new Error(
-    'the function exports neither a fetch handler nor a Lambda handler; add export default { async fetch(request, env, ctx) { return new Response("hi") } }',
+    'the function exports no handler; add export default { async fetch(request, env, ctx) { return new Response("hi") } } (or message(msg, env, ctx) / scheduled(event, env, ctx)), or export const handler = async (event, context) => { … }',
   );
 }
 

@@ -21,19 +21,25 @@ export async function lambdaInvoke(
   info: InvokeInfo,
 ): Promise<Response> {
   const event = await toEvent(request, info);
-  const context = toContext(info);
-  const result =
-    handler.length >= 3
-      ? await new Promise<unknown>((resolve, reject) => {
-          const out = handler(event, context, (error, value) =>
-            error ? reject(toError(error)) : resolve(value),
-          );
-          if (out !== undefined && typeof (out as Promise<unknown>).then === "function") {
-            (out as Promise<unknown>).then(resolve, reject);
-          }
-        })
-      : await handler(event, context);
-  return fromResult(result);
+  return fromResult(await callLambda(handler, event, info));
+}
+
+/** Run a handler the way Lambda's Node runtime does: async, or with a callback as 3rd parameter. */
+export async function callLambda(
+  handler: LambdaHandler,
+  event: unknown,
+  info: Omit<InvokeInfo, "sourceIp">,
+): Promise<unknown> {
+  const context = lambdaContext(info);
+  if (handler.length < 3) return await handler(event, context);
+  return new Promise<unknown>((resolve, reject) => {
+    const out = handler(event, context, (error, value) =>
+      error ? reject(toError(error)) : resolve(value),
+    );
+    if (out !== undefined && typeof (out as Promise<unknown>).then === "function") {
+      (out as Promise<unknown>).then(resolve, reject);
+    }
+  });
 }
 
 async function toEvent(request: Request, info: InvokeInfo): Promise<Record<string, unknown>> {
@@ -90,7 +96,7 @@ async function toEvent(request: Request, info: InvokeInfo): Promise<Record<strin
   return event;
 }
 
-function toContext(info: InvokeInfo) {
+function lambdaContext(info: Omit<InvokeInfo, "sourceIp">) {
   const { meta } = info;
   return {
     awsRequestId: info.requestId,
@@ -150,7 +156,7 @@ function decodeUtf8(bytes: Uint8Array): string | undefined {
   }
 }
 
-function toBase64(bytes: Uint8Array): string {
+export function toBase64(bytes: Uint8Array): string {
   let binary = "";
   for (let i = 0; i < bytes.length; i += 0x8000) {
     binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));

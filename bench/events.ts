@@ -1,0 +1,208 @@
+// Events through a consumer function, on each backend:
+//   throughput: a publisher function publishes N events (100 in flight) while a consumer
+//     function (concurrency 64) takes them; events/s = N / (first publish → last handled).
+//   latency: events published from outside at half the target rate (5,000/s, in bursts of 50
+//     every 10 ms); each handler measures now − the publish time carried in the event.
+// Beside them, on NATS, the same work with no platform: a Node JetStream client publishing and
+// a pull consumer acking (the floor litefaas adds its work to).
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { jetstream, jetstreamManager, AckPolicy, RetentionPolicy } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import { startLitefaas } from "./servers.js";
+import { sleep } from "./util.js";
+
+const CONSUMER = `
+let handled = 0;
+let lastAt = 0;
+const latencies = [];
+export default {
+  async message(msg) {
+    handled++;
+    lastAt = Date.now();
+    if (typeof msg.data.t === "number") latencies.push(Date.now() - msg.data.t);
+  },
+  async fetch(request) {
+    const url = new URL(request.url);
+    if (url.pathname === "/reset") { handled = 0; latencies.length = 0; return new Response("ok"); }
+    const sorted = latencies.slice().sort((a, b) => a - b);
+    const at = (p) => sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.ceil(p / 100 * sorted.length) - 1)];
+    return Response.json({ handled, lastAt, n: sorted.length, p50: at(50), p99: at(99) });
+  },
+};
+`;
+
+const PUBLISHER = `
+export default {
+  async fetch(request, env) {
+    const url = new URL(request.url);
+    const n = Number(url.searchParams.get("n") ?? "1");
+    const parallel = Number(url.searchParams.get("parallel") ?? "1");
+    const stamp = url.searchParams.has("stamp");
+    for (let i = 0; i < n; i += parallel) {
+      const batch = [];
+      for (let j = i; j < Math.min(n, i + parallel); j++)
+        batch.push(env.events.publish("bench.e", stamp ? { i: j, t: Date.now() } : { i: j }));
+      await Promise.all(batch);
+    }
+    return Response.json({ published: n });
+  },
+};
+`;
+
+export interface EventFigures {
+  backend: string;
+  /** Published by a function in the platform, consumed by another. */
+  eventsPerSec: number;
+  /** NATS only: published by an outside NATS client (how existing systems feed functions). */
+  externalEventsPerSec?: number;
+  latencyRate: number;
+  latencyP50Ms: number;
+  latencyP99Ms: number;
+}
+
+interface Stats {
+  handled: number;
+  lastAt: number;
+  n: number;
+  p50: number | null;
+  p99: number | null;
+}
+
+export async function eventFigures(
+  backend: "sqlite" | "nats",
+  natsUrl: string,
+  total = 50_000,
+): Promise<EventFigures> {
+  const project = await mkdtemp(join(tmpdir(), "litefaas-bench-events-"));
+  const name = `ev${Date.now().toString(36)}`;
+  await writeFile(
+    join(project, "litefaas.yaml"),
+    `project: ${name}\nfunctions:\n  sink:\n    main: sink.js\n    subjects: ["bench.*"]\n    concurrency: 64\n  source:\n    main: source.js\n    limits: { timeout: 5m }\n`,
+  );
+  await writeFile(join(project, "sink.js"), CONSUMER);
+  await writeFile(join(project, "source.js"), PUBLISHER);
+  // one instance takes the consumer's 64 at once, so the counts in it are all the counts
+  const platform = await startLitefaas([
+    "--per-instance",
+    "128",
+    ...(backend === "nats" ? ["--nats", natsUrl] : []),
+  ]);
+  const fn = (f: string, path: string) => `${platform.base}/fn/${name}/${f}${path}`;
+  const stats = async () => (await (await fetch(fn("sink", "/stats"))).json()) as Stats;
+  const waitFor = async (count: number) => {
+    const giveUpAt = Date.now() + 300_000;
+    for (let s = await stats(); ; s = await stats()) {
+      if (s.handled >= count) return s;
+      if (Date.now() > giveUpAt)
+        throw new Error(`the consumer handled ${s.handled} of ${count} events in 5 minutes`);
+      await sleep(20);
+    }
+  };
+  try {
+    await platform.deploy(project);
+    // warm-up: instances, JIT, streams
+    await fetch(fn("source", "/?n=2000&parallel=100"));
+    await waitFor(2000);
+    await fetch(fn("sink", "/reset"));
+
+    const started = Date.now();
+    const publishing = fetch(fn("source", `/?n=${total}&parallel=100`));
+    await publishing;
+    const done = await waitFor(total);
+    const eventsPerSec = (total / Math.max(done.lastAt - started, 1)) * 1000;
+
+    let externalEventsPerSec: number | undefined;
+    if (backend === "nats") {
+      await fetch(fn("sink", "/reset"));
+      const nc = await connect({ servers: natsUrl });
+      const js = jetstream(nc);
+      const payload = new TextEncoder().encode('{"i":0}');
+      const t0 = Date.now();
+      for (let i = 0; i < total; i += 100) {
+        const batch = [];
+        for (let j = 0; j < 100; j++)
+          batch.push(js.publish(`litefaas.events.${name}.bench.e`, payload));
+        await Promise.all(batch);
+      }
+      const external = await waitFor(total);
+      externalEventsPerSec = (total / Math.max(external.lastAt - t0, 1)) * 1000;
+      await nc.close();
+    }
+
+    await fetch(fn("sink", "/reset"));
+    const rate = 5000;
+    const seconds = 10;
+    const bursts = (rate * seconds) / 50;
+    const t0 = Date.now();
+    const inflight: Array<Promise<unknown>> = [];
+    for (let b = 0; b < bursts; b++) {
+      const due = t0 + b * 10;
+      const wait = due - Date.now();
+      if (wait > 0) await sleep(wait);
+      inflight.push(fetch(fn("source", "/?n=50&parallel=50&stamp")).then((r) => r.text()));
+    }
+    await Promise.all(inflight);
+    const paced = await waitFor(rate * seconds);
+    return {
+      backend,
+      eventsPerSec,
+      ...(externalEventsPerSec === undefined ? {} : { externalEventsPerSec }),
+      latencyRate: rate,
+      latencyP50Ms: paced.p50 ?? NaN,
+      latencyP99Ms: paced.p99 ?? NaN,
+    };
+  } finally {
+    await platform.stop();
+    await rm(project, { recursive: true, force: true });
+  }
+}
+
+/** JetStream alone: publish `total` (pipelined) and consume them with acks, from one Node process. */
+export async function rawJetStream(
+  natsUrl: string,
+  total = 50_000,
+): Promise<{ eventsPerSec: number }> {
+  const nc = await connect({ servers: natsUrl });
+  const jsm = await jetstreamManager(nc);
+  const js = jetstream(nc);
+  const stream = `BENCHRAW${Date.now().toString(36).toUpperCase()}`;
+  const subject = `benchraw.${stream}`;
+  try {
+    await jsm.streams.add({
+      name: stream,
+      subjects: [subject],
+      retention: RetentionPolicy.Interest,
+    });
+    await jsm.consumers.add(stream, {
+      durable_name: "sink",
+      ack_policy: AckPolicy.Explicit,
+      max_ack_pending: 1024,
+    });
+    const consumer = await js.consumers.get(stream, "sink");
+    let handled = 0;
+    let lastAt = 0;
+    const messages = await consumer.consume({ max_messages: 512 });
+    const consuming = (async () => {
+      for await (const m of messages) {
+        m.ack();
+        handled++;
+        lastAt = Date.now();
+        if (handled >= total) break;
+      }
+    })();
+    const started = Date.now();
+    const payload = new TextEncoder().encode('{"i":0}');
+    for (let i = 0; i < total; i += 100) {
+      const batch = [];
+      for (let j = 0; j < 100; j++) batch.push(js.publish(subject, payload));
+      await Promise.all(batch);
+    }
+    await consuming;
+    return { eventsPerSec: (total / Math.max(lastAt - started, 1)) * 1000 };
+  } finally {
+    await jsm.streams.delete(stream).catch(() => undefined);
+    await nc.close();
+  }
+}

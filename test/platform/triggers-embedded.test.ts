@@ -1,0 +1,3 @@
+import { triggersSuite } from "./triggers-suite.js";
+
+triggersSuite({ args: [], label: "embedded: SQLite queue" });

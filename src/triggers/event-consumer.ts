@@ -276,8 +276,13 @@ export class FunctionConsumer {
       });
   }
 
-  private async giveUp(fn: FunctionVersion, kind: Kind, delivery: Delivery, outcome: Outcome) {
-    const error = outcome.error ?? { code: "FAILED", message: "failed" };
+  private async giveUp(
+    fn: FunctionVersion,
+    kind: Kind,
+    delivery: Delivery,
+    outcome: Outcome & { error: { code: string; message: string } },
+  ) {
+    const { error } = outcome;
     if (fn.config.delivery.deadLetter) await delivery.deadLetter(`${error.code}: ${error.message}`);
     else await delivery.ack();
     if (kind === "http") {

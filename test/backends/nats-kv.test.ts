@@ -3,7 +3,6 @@
 // connection, and surviving a server restart. Needs NATS with JetStream (test/kit/services.ts).
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { setTimeout as delay } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -15,20 +14,12 @@ import { LitefaasError } from "../../src/shared/errors.js";
 import { OwnServer, ownServerCheck } from "../kit/nats-server.js";
 import { describeWith, natsService } from "../kit/services.js";
 import { codePointOrder, kvConformance } from "../ports/kv-conformance.js";
+import { eventually } from "../kit/eventually.js";
 
 const nats = await natsService();
 const run = randomBytes(4).toString("hex");
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 const decode = (b: Uint8Array | undefined): string => new TextDecoder().decode(b);
-const GIVE_UP_MS = 60_000;
-
-async function eventually(what: string, probe: () => boolean | Promise<boolean>): Promise<void> {
-  const giveUpAt = Date.now() + GIVE_UP_MS;
-  while (!(await probe())) {
-    if (Date.now() > giveUpAt) assert.fail(`gave up waiting for ${what}`);
-    await delay(20);
-  }
-}
 
 if (nats.skip === false) {
   const url = nats.url;

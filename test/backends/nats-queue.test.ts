@@ -18,20 +18,12 @@ import type { Consumption, Delivery, QueuePort } from "../../src/ports/queue.js"
 import { OwnServer, ownServerCheck } from "../kit/nats-server.js";
 import { describeWith, natsService } from "../kit/services.js";
 import { queueConformance } from "../ports/queue-conformance.js";
+import { eventually } from "../kit/eventually.js";
 
 const nats = await natsService();
 const run = randomBytes(4).toString("hex");
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 const decode = (b: Uint8Array): string => new TextDecoder().decode(b);
-const GIVE_UP_MS = 60_000;
-
-async function eventually(what: string, probe: () => boolean | Promise<boolean>): Promise<void> {
-  const giveUpAt = Date.now() + GIVE_UP_MS;
-  while (!(await probe())) {
-    if (Date.now() > giveUpAt) assert.fail(`gave up waiting for ${what}`);
-    await delay(20);
-  }
-}
 
 const ownServer = ownServerCheck(nats, "the NATS queue suites that run their own server");
 

@@ -10,6 +10,7 @@ import { after, before, describe, it } from "node:test";
 import { openSqliteQueue } from "../../src/backends/sqlite-queue/index.js";
 import type { Delivery, QueueMessage } from "../../src/ports/queue.js";
 import { queueConformance } from "../ports/queue-conformance.js";
+import { eventually } from "../kit/eventually.js";
 
 queueConformance("sqlite", async () => {
   const dir = await mkdtemp(join(tmpdir(), "litefaas-sqlite-queue-"));
@@ -23,14 +24,6 @@ queueConformance("sqlite", async () => {
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 const decode = (b: Uint8Array): string => new TextDecoder().decode(b);
-
-async function eventually(what: string, probe: () => boolean): Promise<void> {
-  const giveUpAt = Date.now() + 60_000;
-  while (!probe()) {
-    if (Date.now() > giveUpAt) assert.fail(`gave up waiting for ${what}`);
-    await delay(10);
-  }
-}
 
 void describe("sqlite queue backend", () => {
   let dir: string;

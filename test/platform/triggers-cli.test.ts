@@ -8,8 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ROOT, errorCode, startPlatform, type CliResult, type Platform } from "../kit/platform.js";
+import { eventuallyValue as eventually } from "../kit/eventually.js";
 
-const GIVE_UP_MS = 60_000;
 const FN = "triggers-cli/worker";
 
 interface DeadLetter {
@@ -42,15 +42,6 @@ interface InvocationRecord {
 }
 
 /** Poll until `probe` gives a value; no timing is asserted, only a give-up. */
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const giveUp = Date.now() + GIVE_UP_MS;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > giveUp) throw new Error(`gave up after ${GIVE_UP_MS} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 describe("triggers from the CLI and the admin API", () => {
   let platform: Platform;

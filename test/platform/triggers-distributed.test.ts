@@ -9,7 +9,8 @@ import { after, before, describe, it } from "node:test";
 import { connect } from "@nats-io/transport-node";
 import { FIXTURES, startPlatform, type Platform } from "../kit/platform.js";
 import { natsService } from "../kit/services.js";
-import { eventually, triggersSuite } from "./triggers-suite.js";
+import { eventuallyValue } from "../kit/eventually.js";
+import { triggersSuite } from "./triggers-suite.js";
 
 const nats = await natsService();
 
@@ -60,7 +61,7 @@ if (nats.skip === false) {
     });
 
     it("runs each tick once, though both processes schedule it", async () => {
-      const ticks = await eventually("five ticks", async () => {
+      const ticks = await eventuallyValue("five ticks", async () => {
         const response = await first.fetch(`/fn/${p}/ticker/journal?prefix=tick:`);
         const found = (await response.json()) as Record<string, number>;
         return Object.keys(found).length >= 5 ? found : undefined;

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
+import { eventuallyValue } from "../kit/eventually.js";
 import { FIXTURES, startPlatform, type Platform } from "../kit/platform.js";
 
 export interface TriggersSuiteOptions {
@@ -17,7 +18,10 @@ export interface TriggersSuiteOptions {
   externalPublish?: (subject: string, data: Uint8Array) => Promise<void>;
 }
 
+/** Work through a whole platform, restarts included, may take longer than one call. */
 const GIVE_UP_MS = 90_000;
+const eventually = <T>(what: string, probe: () => Promise<T | undefined>, giveUpMs = GIVE_UP_MS) =>
+  eventuallyValue(what, probe, giveUpMs);
 const FUNCTIONS = [
   "recorder",
   "ordered",
@@ -30,20 +34,6 @@ const FUNCTIONS = [
   "sparse",
   "legacy",
 ];
-
-export async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  giveUpMs = GIVE_UP_MS,
-): Promise<T> {
-  const giveUpAt = Date.now() + giveUpMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > giveUpAt) assert.fail(`gave up waiting for ${what}`);
-    await delay(50);
-  }
-}
 
 interface Recorded {
   id: string;

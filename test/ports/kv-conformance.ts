@@ -15,6 +15,7 @@ import { randomBytes } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
 import { KvConflictError, type KvBucket, type KvChange, type KvPort } from "../../src/ports/kv.js";
+import { eventually } from "../kit/eventually.js";
 
 export interface KvUnderTest {
   port: KvPort;
@@ -26,9 +27,6 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const text = (s: string): Uint8Array => encoder.encode(s);
 const decode = (bytes: Uint8Array): string => decoder.decode(bytes);
-
-/** How long to wait for something asynchronous (a watch event, an expiry) before failing. */
-const GIVE_UP_MS = 60_000;
 
 /** Order of Unicode code points, which is the order of the keys' UTF-8 bytes. */
 export function codePointOrder(a: string, b: string): number {
@@ -57,13 +55,6 @@ async function assertConflict(
 }
 
 /** Polls until `probe` returns true; fails (rather than hangs) if that never happens. */
-async function eventually(what: string, probe: () => boolean | Promise<boolean>): Promise<void> {
-  const giveUpAt = Date.now() + GIVE_UP_MS;
-  while (!(await probe())) {
-    if (Date.now() > giveUpAt) assert.fail(`gave up waiting for ${what}`);
-    await delay(10);
-  }
-}
 
 /** Follows cursors to the end; returns every key seen, in the order seen, and the page sizes. */
 async function listAll(

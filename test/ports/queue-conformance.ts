@@ -33,6 +33,7 @@ import type {
   QueueMessage,
   QueuePort,
 } from "../../src/ports/queue.js";
+import { eventually } from "../kit/eventually.js";
 
 export interface QueueUnderTest {
   port: QueuePort;
@@ -50,8 +51,6 @@ const decoder = new TextDecoder();
 const text = (s: string): Uint8Array => encoder.encode(s);
 const decode = (bytes: Uint8Array): string => decoder.decode(bytes);
 
-/** How long to wait for something asynchronous before failing. */
-const GIVE_UP_MS = 60_000;
 /** An ack wait no test reaches: deliveries held in a test do not come back by themselves. */
 const LONG_ACK_WAIT_MS = 300_000;
 /** Date.now() and timers keep different clocks; a lower bound on a delay allows this much. */
@@ -70,13 +69,6 @@ function assertBytes(actual: Uint8Array | undefined, expected: Uint8Array, what:
 }
 
 /** Polls until `probe` returns true; fails (rather than hangs) if that never happens. */
-async function eventually(what: string, probe: () => boolean | Promise<boolean>): Promise<void> {
-  const giveUpAt = Date.now() + GIVE_UP_MS;
-  while (!(await probe())) {
-    if (Date.now() > giveUpAt) assert.fail(`gave up waiting for ${what}`);
-    await delay(10);
-  }
-}
 
 /** The same message: every field a delivery or dead letter shares with what was accepted. */
 function assertSameMessage(actual: QueueMessage, expected: QueueMessage, what: string): void {

@@ -90,6 +90,23 @@ export function deadLetterQueue(ctx: QueueContext, resend: Resend): DeadLetterQu
     return letter.id === id ? { seq: m.seq, letter } : undefined;
   };
 
+  /** Runs `each` for every named dead letter that exists, PARALLEL at a time. */
+  const eachFound = async (
+    consumer: string,
+    ids: string[],
+    each: (found: { seq: number; letter: DeadLetter }) => Promise<void>,
+  ): Promise<void> => {
+    const unique = [...new Set(ids)];
+    for (let i = 0; i < unique.length; i += PARALLEL) {
+      await Promise.all(
+        unique.slice(i, i + PARALLEL).map(async (id) => {
+          const found = await find(consumer, id);
+          if (found !== undefined) await each(found);
+        }),
+      );
+    }
+  };
+
   const redriveOne = async (consumer: string, seq: number, letter: DeadLetter): Promise<void> => {
     await resend(consumer, letter);
     await ctx.jsm.streams.deleteMessage(dlqStream, seq, false);
@@ -155,17 +172,10 @@ export function deadLetterQueue(ctx: QueueContext, resend: Resend): DeadLetterQu
         }
         return sent;
       }
-      const unique = [...new Set(ids)];
-      for (let i = 0; i < unique.length; i += PARALLEL) {
-        await Promise.all(
-          unique.slice(i, i + PARALLEL).map(async (id) => {
-            const found = await find(consumer, id);
-            if (found === undefined) return;
-            await redriveOne(consumer, found.seq, found.letter);
-            sent++;
-          }),
-        );
-      }
+      await eachFound(consumer, ids, async (found) => {
+        await redriveOne(consumer, found.seq, found.letter);
+        sent++;
+      });
       return sent;
     },
 
@@ -178,16 +188,9 @@ export function deadLetterQueue(ctx: QueueContext, resend: Resend): DeadLetterQu
         return r.purged;
       }
       let purged = 0;
-      const unique = [...new Set(ids)];
-      for (let i = 0; i < unique.length; i += PARALLEL) {
-        await Promise.all(
-          unique.slice(i, i + PARALLEL).map(async (id) => {
-            const found = await find(consumer, id);
-            if (found === undefined) return;
-            if (await ctx.jsm.streams.deleteMessage(dlqStream, found.seq, false)) purged++;
-          }),
-        );
-      }
+      await eachFound(consumer, ids, async (found) => {
+        if (await ctx.jsm.streams.deleteMessage(dlqStream, found.seq, false)) purged++;
+      });
       return purged;
     },
   };

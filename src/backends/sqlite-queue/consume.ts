@@ -3,7 +3,7 @@
 // (a retry, a lease running out). Each claim takes at most the free slots, oldest due first, so
 // nothing piles up in memory however many messages are stored.
 import type { Consumption, Delivery } from "../../ports/queue.js";
-import type { DeliveryRow, Statements } from "./schema.js";
+import { messageOf, type DeliveryRow, type Statements } from "./schema.js";
 import type { Answer, Claimer, Ticker } from "./tick.js";
 
 /** setTimeout's limit; a later due_at just re-arms the timer when it fires. */
@@ -103,11 +103,7 @@ export class LiveConsumption implements Consumption, Claimer {
       return this.ctx.ticker.answer(make(), this);
     };
     return {
-      id: row.id,
-      subject: row.subject,
-      data: new Uint8Array(row.data.buffer, row.data.byteOffset, row.data.byteLength),
-      headers: JSON.parse(row.headers) as Record<string, string>,
-      publishedAt: row.published_at,
+      ...messageOf(row),
       attempt,
       ack: () => answer(() => ({ kind: "ack", seq })),
       retry: (delayMs) => {

@@ -9,18 +9,14 @@ export type SyncDeadLetterQueue = {
   ) => Awaited<ReturnType<DeadLetterQueue[K]>>;
 };
 import type { SqliteDatabase } from "../sqlite/driver.js";
-import type { DeadLetterRow, Statements } from "./schema.js";
+import { messageOf, type DeadLetterRow, type Statements } from "./schema.js";
 
 const DEFAULT_PAGE = 100;
 const MAX_PAGE = 1000;
 
 function toDeadLetter(row: DeadLetterRow): DeadLetter {
   return {
-    id: row.id,
-    subject: row.subject,
-    data: new Uint8Array(row.data.buffer, row.data.byteOffset, row.data.byteLength),
-    headers: JSON.parse(row.headers) as Record<string, string>,
-    publishedAt: row.published_at,
+    ...messageOf(row),
     attempts: row.attempts,
     reason: row.reason,
     failedAt: row.failed_at,

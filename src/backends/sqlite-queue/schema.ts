@@ -1,6 +1,7 @@
 // Tables and prepared statements of the SQLite queue. A message published to three consumers is
 // three delivery rows (copies): fan-out happens once, at publish, and every consumer's rows then
 // live and die on their own.
+import type { QueueMessage } from "../../ports/queue.js";
 import { Sqlite, type SqliteDatabase } from "../sqlite/driver.js";
 
 export interface DeliveryRow {
@@ -12,6 +13,23 @@ export interface DeliveryRow {
   headers: string;
   published_at: number;
   attempt: number;
+}
+
+/** The queue message a delivery or dead-letter row holds. */
+export function messageOf(row: {
+  id: string;
+  subject: string;
+  data: Buffer;
+  headers: string;
+  published_at: number;
+}): QueueMessage {
+  return {
+    id: row.id,
+    subject: row.subject,
+    data: new Uint8Array(row.data.buffer, row.data.byteOffset, row.data.byteLength),
+    headers: JSON.parse(row.headers) as Record<string, string>,
+    publishedAt: row.published_at,
+  };
 }
 
 export interface DeadLetterRow {

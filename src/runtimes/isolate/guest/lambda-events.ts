@@ -38,7 +38,6 @@ export async function lambdaMessage(
       ...(text === undefined ? { LitefaasBodyEncoding: "base64" } : {}),
     },
     messageAttributes: attributes,
-    md5OfBody: "",
     eventSource: "litefaas:events",
     eventSourceARN: `arn:litefaas:events:local:0:${info.meta.project}:${meta.subject ?? ""}`,
     awsRegion: "local",

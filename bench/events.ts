@@ -1,7 +1,7 @@
 // Events through a consumer function, on each backend:
 //   throughput: a publisher function publishes N events (100 in flight) while a consumer
 //     function (concurrency 64) takes them; events/s = N / (first publish → last handled).
-//   latency: events published from outside at half the target rate (5,000/s, in bursts of 50
+//   latency: events published by the publisher function at half the target rate (5,000/s, bursts of 50
 //     every 10 ms); each handler measures now − the publish time carried in the event.
 // Beside them, on NATS, the same work with no platform: a Node JetStream client publishing and
 // a pull consumer acking (the floor litefaas adds its work to).
@@ -50,6 +50,9 @@ export default {
   },
 };
 `;
+
+/** Events handled before measuring. */
+const WARM_UP = 10_000;
 
 export interface EventFigures {
   backend: string;
@@ -102,9 +105,9 @@ export async function eventFigures(
   };
   try {
     await platform.deploy(project);
-    // warm-up: instances, JIT, streams
-    await fetch(fn("source", "/?n=2000&parallel=100"));
-    await waitFor(2000);
+    // warm-up: instances, streams, and the JIT on every path (short runs measure the compiler)
+    await fetch(fn("source", `/?n=${WARM_UP}&parallel=100`));
+    await waitFor(WARM_UP);
     await fetch(fn("sink", "/reset"));
 
     const started = Date.now();
@@ -154,6 +157,12 @@ export async function eventFigures(
       latencyP99Ms: paced.p99 ?? NaN,
     };
   } finally {
+    // the machine's NATS keeps consumers until their functions are removed
+    for (const f of ["sink", "source"])
+      await fetch(`${platform.base}/admin/v1/functions/${name}/${f}?purge=1`, {
+        method: "DELETE",
+        headers: { authorization: `Bearer ${platform.token}` },
+      }).catch(() => undefined);
     await platform.stop();
     await rm(project, { recursive: true, force: true });
   }

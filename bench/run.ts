@@ -6,7 +6,7 @@
 //   5. events: throughput through a consumer function and publish→handler latency, SQLite and
 //      NATS, beside raw JetStream
 // Results print as a table with ratios and are written to bench/results/<date>.json.
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { bindingFigures, type BindingFigures } from "./bindings.js";
 import { eventFigures, rawJetStream, type EventFigures } from "./events.js";
@@ -178,7 +178,14 @@ async function main() {
   const dir = join(ROOT, "bench/results");
   await mkdir(dir, { recursive: true });
   const file = join(dir, `${new Date().toISOString().slice(0, 10)}.json`);
-  await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
+  // a run of some parts replaces those parts of the day's results and keeps the others
+  const earlier = await readFile(file, "utf8")
+    .then((text) => JSON.parse(text) as Record<string, unknown>)
+    .catch((): Record<string, unknown> => ({}));
+  const dates = { ...(earlier["dates"] as Record<string, string> | undefined) };
+  for (const part of Object.keys(report))
+    if (!["date", "node", "cpus"].includes(part)) dates[part] = String(report["date"]);
+  await writeFile(file, `${JSON.stringify({ ...earlier, ...report, dates }, null, 2)}\n`);
   process.stdout.write(`\nresults written to ${file}\n`);
 }
 

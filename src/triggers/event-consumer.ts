@@ -45,6 +45,9 @@ export class FunctionConsumer {
   private consumption: Consumption | undefined;
   private concurrency = 0;
   private readonly inflight = new Set<Promise<void>>();
+  /** Deliveries being handled; one timer reports them all in progress (not a timer each). */
+  private readonly held = new Set<Delivery>();
+  private progress: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly deps: ConsumerDeps,
@@ -68,6 +71,10 @@ export class FunctionConsumer {
       },
     );
     void previous?.stop();
+    // a long function, or retries in place, must not look like a dead worker to the queue
+    this.progress ??= setInterval(() => {
+      for (const delivery of this.held) delivery.inProgress();
+    }, this.progressEveryMs).unref();
   }
 
   /** Take nothing new; wait for what is being handled. */
@@ -75,11 +82,12 @@ export class FunctionConsumer {
     await this.consumption?.stop();
     this.consumption = undefined;
     await Promise.allSettled([...this.inflight]);
+    clearInterval(this.progress);
+    this.progress = undefined;
   }
 
   private async handle(delivery: Delivery): Promise<void> {
-    // a long function, or retries in place, must not look like a dead worker to the queue
-    const progress = setInterval(() => delivery.inProgress(), this.progressEveryMs);
+    this.held.add(delivery);
     try {
       await this.work(delivery);
     } catch (error) {
@@ -92,7 +100,7 @@ export class FunctionConsumer {
       );
       await delivery.retry(NOT_LIVE_RETRY_MS).catch(() => undefined);
     } finally {
-      clearInterval(progress);
+      this.held.delete(delivery);
     }
   }
 

@@ -91,6 +91,17 @@ export function bindingsSuite({ args, label }: BindingsSuiteOptions): void {
       assert.deepEqual(cas, { conflict: true, name: "KvConflictError", first: true });
     });
 
+    it("answers each of many binding calls made at once with its own result", async () => {
+      const many = await json<{ refused: string[]; wrong: number[] }>(
+        await platform.fetch(`/fn/${p}/counter/many?n=200&key=many`),
+      );
+      assert.deepEqual(many.wrong, []);
+      assert.deepEqual(
+        many.refused,
+        Array.from({ length: 20 }, (_, j) => `${j * 10 + 9}: KvConflictError`),
+      );
+    });
+
     it("expires keys with a TTL", async () => {
       await platform.fetch(`/fn/${p}/counter/put?key=short&ttl=1`, {
         method: "POST",

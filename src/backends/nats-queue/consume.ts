@@ -101,7 +101,8 @@ export function startConsumption(
     release?.();
   };
 
-  const receive = async (loop: Loop, m: JsMsg): Promise<void> => {
+  /** Hands `m` over once it has a slot; a promise only when it has to wait for one. */
+  const receive = (loop: Loop, m: JsMsg): Promise<void> | undefined => {
     const held = loop.hold;
     loop.hold = undefined;
     // more behind it, with concurrency 1: the next one is older than later messages of others
@@ -110,8 +111,22 @@ export function startConsumption(
       quietly(() => m.ack()); // published after its subject left the spec: not this consumer's
       if (expectMore) loop.hold = slots.hold(HOLD_MS);
       held?.();
-      return;
+      return undefined;
     }
+    if (held === undefined && !stopped && !loop.closing && slots.tryAcquire()) {
+      if (expectMore) loop.hold = slots.hold(HOLD_MS);
+      hand(m);
+      return undefined;
+    }
+    return receiveLater(loop, m, held, expectMore);
+  };
+
+  const receiveLater = async (
+    loop: Loop,
+    m: JsMsg,
+    held: (() => void) | undefined,
+    expectMore: boolean,
+  ): Promise<void> => {
     const granting = stopped || loop.closing ? Promise.resolve(false) : slots.acquire(m.seq);
     held?.(); // waiting with its message: compared with the others' now
     const granted = await granting;
@@ -139,7 +154,10 @@ export function startConsumption(
       }
       void watchStatus(messages);
       const pulling = (async () => {
-        for await (const m of messages) await receive(loop, m);
+        for await (const m of messages) {
+          const waiting = receive(loop, m);
+          if (waiting !== undefined) await waiting;
+        }
       })();
       // The first pull request went out as the iteration began; once the server has it (flush),
       // whatever is published later reaches this loop as it is stored, so with nothing pending

@@ -21,43 +21,79 @@ export function toDelivery(
   m: JsMsg,
   release: () => void,
 ): Handed {
-  const message = storedMessage(ctx.names.stream, m);
-  let answered = false;
-  // the first answer counts; later ones do nothing, as a second ack does on NATS
-  const first = (): boolean => {
-    if (answered) return false;
-    answered = true;
-    release();
+  const delivery = new NatsDelivery(ctx, consumer, m, release);
+  return { delivery, abandon: () => void delivery.first() };
+}
+
+// A class rather than an object literal: one is made per message, and a literal with a spread and
+// four methods measured at ~5 % of the platform's CPU on the events bench.
+class NatsDelivery implements Delivery {
+  readonly id: string;
+  readonly subject: string;
+  readonly data: Uint8Array;
+  readonly headers: Record<string, string>;
+  readonly publishedAt: number;
+  readonly attempt: number;
+  #answered = false;
+
+  constructor(
+    private readonly ctx: QueueContext,
+    private readonly consumer: string,
+    private readonly m: JsMsg,
+    private readonly release: () => void,
+  ) {
+    const message = storedMessage(ctx.names.stream, m);
+    this.id = message.id;
+    this.subject = message.subject;
+    this.data = message.data;
+    this.headers = message.headers;
+    this.publishedAt = message.publishedAt;
+    this.attempt = m.info.deliveryCount;
+  }
+
+  /** The first answer counts; later ones do nothing, as a second ack does on NATS. */
+  first(): boolean {
+    if (this.#answered) return false;
+    this.#answered = true;
+    this.release();
     return true;
-  };
-  const delivery: Delivery = {
-    ...message,
-    attempt: m.info.deliveryCount,
-    // a plain ack, not a confirmed one (ackAck): confirming halves the answers a process can
-    // give per second, and an ack lost with the connection only means a redelivery
-    async ack() {
-      if (first()) await ctx.answers.add(() => m.ack());
-    },
-    async retry(delayMs) {
-      if (!Number.isFinite(delayMs) || delayMs < 0) {
-        throw new Error(`invalid retry delay ${delayMs}`);
-      }
-      if (first()) await ctx.answers.add(() => m.nak(delayMs > 0 ? delayMs : undefined));
-    },
-    inProgress() {
-      if (!answered) m.working();
-    },
-    async deadLetter(reason) {
-      if (!first()) return;
-      try {
-        await addDeadLetter(ctx, consumer, message, m.info.deliveryCount, reason);
-      } catch (error) {
-        // not stored: it must come back rather than be lost
-        ctx.answers.add(() => m.nak(DEAD_LETTER_FAILED_RETRY_MS)).catch(() => undefined);
-        throw error;
-      }
-      m.term();
-    },
-  };
-  return { delivery, abandon: () => void first() };
+  }
+
+  // a plain ack, not a confirmed one (ackAck): confirming halves the answers a process can give
+  // per second, and an ack lost with the connection only means a redelivery
+  async ack(): Promise<void> {
+    if (this.first()) await this.ctx.answers.add(() => this.m.ack());
+  }
+
+  async retry(delayMs: number): Promise<void> {
+    if (!Number.isFinite(delayMs) || delayMs < 0) {
+      throw new Error(`invalid retry delay ${delayMs}`);
+    }
+    if (this.first())
+      await this.ctx.answers.add(() => this.m.nak(delayMs > 0 ? delayMs : undefined));
+  }
+
+  inProgress(): void {
+    if (!this.#answered) this.m.working();
+  }
+
+  async deadLetter(reason: string): Promise<void> {
+    if (!this.first()) return;
+    const { ctx, m } = this;
+    const message = {
+      id: this.id,
+      subject: this.subject,
+      data: this.data,
+      headers: this.headers,
+      publishedAt: this.publishedAt,
+    };
+    try {
+      await addDeadLetter(ctx, this.consumer, message, this.attempt, reason);
+    } catch (error) {
+      // not stored: it must come back rather than be lost
+      ctx.answers.add(() => m.nak(DEAD_LETTER_FAILED_RETRY_MS)).catch(() => undefined);
+      throw error;
+    }
+    m.term();
+  }
 }

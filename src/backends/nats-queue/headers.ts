@@ -64,17 +64,58 @@ export function outgoingHeaders(
   return h;
 }
 
-/** The caller's headers of a stored message, lower-cased (external publishers use any case). */
-export function userHeaders(h: MsgHdrs | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (h === undefined) return out;
-  for (const [name, values] of h) {
-    if (RESERVED.test(name)) continue;
-    const key = name.toLowerCase();
-    const joined = values.join(", ");
-    out[key] = out[key] === undefined ? joined : `${out[key]}, ${joined}`;
+const utf8 = new TextEncoder();
+
+/**
+ * The same headers as outgoingHeaders, in their wire form for a core publish (publisher.ts): on
+ * the hot path the client's MsgHdrs costs more than the rest of a publish, as every set re-scans
+ * and re-validates its keys. Names and values were checked by normalizeHeaders and checkId (no
+ * ":" in names, no line breaks).
+ */
+export function encodedHeaders(
+  user: Record<string, string>,
+  ours: Partial<Record<keyof typeof H, string>>,
+): Uint8Array {
+  let text = "NATS/1.0";
+  for (const name in user) text += `\r\n${name}: ${user[name]?.trim()}`;
+  for (const key in ours) {
+    const value = ours[key as keyof typeof H];
+    if (value !== undefined) text += `\r\n${H[key as keyof typeof H]}: ${value.trim()}`;
   }
-  return out;
+  return utf8.encode(`${text}\r\n\r\n`);
+}
+
+/** Our headers as read from a stored message; empty values count as absent. */
+interface Ours {
+  id?: string;
+  msgId?: string;
+  subject?: string;
+  publishedAt?: string;
+}
+
+/**
+ * The caller's headers of a stored message, lower-cased (external publishers use any case), and
+ * ours beside them: one pass, as the client's get() scans every key for each name asked.
+ */
+function splitHeaders(h: MsgHdrs | undefined): { user: Record<string, string>; ours: Ours } {
+  const user: Record<string, string> = {};
+  const ours: Ours = {};
+  if (h === undefined) return { user, ours };
+  for (const [name, values] of h) {
+    const first = values[0] ?? "";
+    if (RESERVED.test(name)) {
+      if (first === "") continue;
+      if (name === H.id) ours.id = first;
+      else if (name === H.msgId) ours.msgId = first;
+      else if (name === H.subject) ours.subject = first;
+      else if (name === H.publishedAt) ours.publishedAt = first;
+      continue;
+    }
+    const key = name.toLowerCase();
+    const joined = values.length === 1 ? first : values.join(", ");
+    user[key] = user[key] === undefined ? joined : `${user[key]}, ${joined}`;
+  }
+  return { user, ours };
 }
 
 /** A header of ours, or undefined when absent or empty. */
@@ -88,13 +129,13 @@ export function storedMessage(
   stream: string,
   m: { seq: number; subject: string; data: Uint8Array; headers: MsgHdrs | undefined; time: Date },
 ): QueueMessage {
-  const h = m.headers;
-  const publishedAt = Number(ourHeader(h, H.publishedAt));
+  const { user, ours } = splitHeaders(m.headers);
+  const publishedAt = Number(ours.publishedAt);
   return {
-    id: ourHeader(h, H.id) ?? ourHeader(h, H.msgId) ?? `${stream}:${m.seq}`,
-    subject: ourHeader(h, H.subject) ?? m.subject,
+    id: ours.id ?? ours.msgId ?? `${stream}:${m.seq}`,
+    subject: ours.subject ?? m.subject,
     data: m.data,
-    headers: userHeaders(h),
+    headers: user,
     publishedAt: Number.isFinite(publishedAt) && publishedAt > 0 ? publishedAt : m.time.getTime(),
   };
 }

@@ -14,8 +14,9 @@ import { startConsumption } from "./consume.js";
 import { deleteConsumer, ensureConsumer, pendingCount, readRegistry } from "./consumers.js";
 import type { QueueContext } from "./context.js";
 import { deadLetterQueue } from "./dead-letters.js";
-import { checkId, H, normalizeHeaders, ourHeader, outgoingHeaders } from "./headers.js";
+import { checkId, encodedHeaders, H, normalizeHeaders, ourHeader } from "./headers.js";
 import { checkConsumerName, checkPublishSubject, directSubject, queueNames } from "./names.js";
+import { JetStreamPublisher } from "./publisher.js";
 import { checkSize, ensureStreams } from "./streams.js";
 import { TurnBatch } from "./turn-batch.js";
 
@@ -54,6 +55,7 @@ export async function openNatsQueue(
         console.error(`litefaas nats-queue: ${context}: ${String(error)}`);
       }),
   };
+  const publisher = new JetStreamPublisher(nc);
   const consumptions = new Set<{ stop(): Promise<void> }>();
   let closed = false;
   const open = (): void => {
@@ -67,23 +69,22 @@ export async function openNatsQueue(
   const store = async (
     subject: string,
     message: OutgoingMessage,
-    ours: Parameters<typeof outgoingHeaders>[1],
+    ours: Parameters<typeof encodedHeaders>[1],
     dedupId: string | undefined,
   ): Promise<QueueMessage> => {
     if (!(message.data instanceof Uint8Array)) throw new Error("data must be a Uint8Array");
     const headers = normalizeHeaders(message.headers);
     checkId(message.id);
     let publishedAt = Number(ours.publishedAt ?? Date.now());
-    const natsHeaders = outgoingHeaders(headers, { ...ours, publishedAt: String(publishedAt) });
+    const natsHeaders = encodedHeaders(headers, {
+      ...ours,
+      publishedAt: String(publishedAt),
+      ...(dedupId === undefined ? {} : { msgId: dedupId }),
+    });
     checkSize(ctx.nc, subject, message.data, natsHeaders);
     const data = message.data.slice(); // accepted means copied
     // publishes of one turn go out in one socket write, as answers do (turn-batch.ts)
-    const ack = await ctx.answers.later(() =>
-      ctx.js.publish(subject, data, {
-        headers: natsHeaders,
-        ...(dedupId === undefined ? {} : { msgID: dedupId }),
-      }),
-    );
+    const ack = await ctx.answers.later(() => publisher.publish(subject, data, natsHeaders));
     if (ack.stream !== names.stream) {
       throw new Error(`"${subject}" is stored by stream ${ack.stream}, not ${names.stream}`);
     }
@@ -188,6 +189,7 @@ export async function openNatsQueue(
     async close() {
       closed = true;
       await Promise.all([...consumptions].map((c) => c.stop()));
+      publisher.close();
     },
   };
 }

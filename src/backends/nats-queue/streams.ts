@@ -6,7 +6,7 @@ import {
   type JetStreamManager,
   type StreamConfig,
 } from "@nats-io/jetstream";
-import { nanos, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
+import { nanos, type NatsConnection } from "@nats-io/transport-node";
 import { DEDUP_WINDOW_MS } from "../../ports/queue.js";
 import { maxPayload } from "../nats/connection.js";
 import { deadLetterSubjects, directSubjects, eventsSubjects, type QueueNames } from "./names.js";
@@ -16,14 +16,11 @@ export function checkSize(
   nc: NatsConnection,
   subject: string,
   data: Uint8Array,
-  headers: MsgHdrs,
+  headers: Uint8Array,
 ): void {
   const max = maxPayload(nc);
   if (data.byteLength + 8192 < max) return;
-  let size = data.byteLength + subject.length + "NATS/1.0\r\n\r\n".length;
-  for (const [name, values] of headers) {
-    for (const value of values) size += Buffer.byteLength(`${name}: ${value}\r\n`);
-  }
+  const size = data.byteLength + subject.length + headers.byteLength;
   if (size > max) {
     throw new Error(`message of ${size} bytes is over the NATS server's max_payload of ${max}`);
   }

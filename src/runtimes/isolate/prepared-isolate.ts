@@ -13,6 +13,7 @@ import type {
   Script,
 } from "isolated-vm";
 import type { FetchResult, LogLevel } from "./guest/host-api.js";
+import { BindingAnswers } from "./binding-answers.js";
 import { ivm } from "./ivm.js";
 
 /** The per-isolate half of every hook; rebound when the isolate is given to a function. */
@@ -96,6 +97,7 @@ export async function prepareIsolate(memoryMiB: number): Promise<PreparedIsolate
     script.release();
 
     const prepared: { state: HostState } = { state: unbound };
+    const answers = new BindingAnswers(isolate);
     const hooks = [
       (level: LogLevel, requestId: string, message: string) =>
         prepared.state.onLog(level, requestId, message),
@@ -120,8 +122,11 @@ export async function prepareIsolate(memoryMiB: number): Promise<PreparedIsolate
         handled(prepared.state.emit(seq, chunk, error)),
       (seq: number) => prepared.state.onDone(seq),
       (seq: number, kind: 0 | 1, payload: unknown) => prepared.state.onRespond(seq, kind, payload),
-      (seq: number, binding: string, op: string, args: unknown[]) =>
-        handled(prepared.state.binding(seq, binding, op, args)),
+      (calls: unknown[]) => {
+        answers.run(calls, (seq, binding, op, args) =>
+          prepared.state.binding(seq, binding, op, args),
+        );
+      },
     ].map((fn) => new ivm.Reference(fn));
 
     const install: Reference = await context.global.get("__lf_install", { reference: true });
@@ -134,6 +139,7 @@ export async function prepareIsolate(memoryMiB: number): Promise<PreparedIsolate
     const bind = await take("__lf_bind");
     const dispatch = await take("__lf_dispatch");
     const abort = await take("__lf_abort");
+    answers.connect(await take("__lf_binding_answers"));
     await context.global.delete("__lf_install");
     const warm: Reference = await context.global.get("__lf_warm", { reference: true });
     await context.global.delete("__lf_warm");

@@ -1,7 +1,9 @@
 // The guest bootstrap's entry: run once in every fresh isolate, before any function code.
-// It wraps the host's References into HostHooks, installs the Web platform, and leaves three
-// entry points on globalThis for the host to take (and then delete): bind, dispatch, abort.
+// It wraps the host's References into HostHooks, installs the Web platform, and leaves its
+// entry points on globalThis for the host to take (and then delete): bind, dispatch, abort and
+// binding answers.
 import type { FlatHeaders, HostHooks, IvmReference, LogLevel } from "./host-api.js";
+import { bindingBatch } from "./binding-batch.js";
 import { createDispatcher } from "./dispatch.js";
 import { installWebPlatform } from "./web/index.js";
 
@@ -19,6 +21,7 @@ function install(
   respondRef: IvmReference,
   bindingRef: IvmReference,
 ): void {
+  const bindings = bindingBatch(bindingRef);
   const hooks: HostHooks = {
     log: (level: LogLevel, requestId, message) =>
       logRef.applyIgnored(undefined, [level, requestId, message], copy),
@@ -44,8 +47,7 @@ function install(
     },
     done: (seq) => doneRef.applyIgnored(undefined, [seq], copy),
     respond: (seq, kind, payload) => respondRef.applyIgnored(undefined, [seq, kind, payload], copy),
-    binding: (seq, binding, op, args) =>
-      bindingRef.apply(undefined, [seq, binding, op, args], copyBoth),
+    binding: (seq, binding, op, args) => bindings.call(seq, binding, op, args),
   };
   const web = installWebPlatform(hooks);
   const dispatcher = createDispatcher(hooks, web);
@@ -53,6 +55,7 @@ function install(
   g["__lf_bind"] = dispatcher.bind;
   g["__lf_dispatch"] = dispatcher.dispatchBatch;
   g["__lf_abort"] = dispatcher.abort;
+  g["__lf_binding_answers"] = bindings.answer;
   g["__lf_warm"] = () => warmUp(web);
 }
 

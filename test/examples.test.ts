@@ -47,6 +47,10 @@ describe("examples", () => {
     assert.equal(invalid.status, 400);
     const unknownRoute = await platform.fetch("/fn/examples/users/nope");
     assert.equal(unknownRoute.status, 404);
+    // the same app at its public route, which the examples deployed after it left in place
+    const routed = await platform.fetch(`/users/${grace.id}`);
+    assert.deepEqual(await routed.json(), grace);
+    assert.equal((await platform.fetch("/users", { method: "POST", body: "{}" })).status, 400);
   });
 
   it("orders: an order published as an event is fulfilled by its consumer", async () => {

@@ -27,6 +27,7 @@ usage: litefaas <command> [options]
                                    call a function; --async queues it and prints the invocation id
   invocations get <id>             an async invocation's status and response
   ls                               list deployed functions
+  routes [project]                 list the routes projects declare
   versions <project>/<function>    list a function's versions
   rollback <project>/<function> [--to <version>]
   rm <project>/<function> [--purge]   remove a function (--purge: and delete its KV and SQL data)
@@ -138,6 +139,7 @@ async function main(argv: string[]): Promise<number> {
       case "logs":
         return await logsCommand(client, args[0], flags, out);
       case "ls":
+      case "routes":
       case "versions":
       case "rollback":
       case "rm":

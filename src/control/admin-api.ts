@@ -69,6 +69,25 @@ export function createAdminApi(deps: AdminDeps) {
     ],
     [
       "GET",
+      /^\/admin\/v1\/routes$/,
+      ({ query }) => {
+        const project = query.get("project");
+        return Promise.resolve({
+          routes: deps.registry
+            .routes()
+            .filter((r) => project === null || r.project === project)
+            .map((r) => ({
+              project: r.project,
+              method: r.methods === undefined ? "ANY" : r.methods.join(","),
+              host: r.host ?? "*",
+              path: r.path,
+              function: r.function,
+            })),
+        });
+      },
+    ],
+    [
+      "GET",
       /^\/admin\/v1\/functions$/,
       () =>
         Promise.resolve({

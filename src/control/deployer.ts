@@ -5,7 +5,15 @@ import type { BlobsPort } from "../ports/blobs.js";
 import { LitefaasError } from "../shared/errors.js";
 import { parseManifest } from "../shared/manifest/load.js";
 import type { FunctionVersion } from "../runtimes/types.js";
+import {
+  describeRoute,
+  methodsOverlap,
+  routeIdentity,
+  type RouteConfig,
+} from "../shared/routes.js";
 import type { Registry, VersionRecord } from "./registry.js";
+
+type ProjectRoute = RouteConfig & { project: string };
 
 export interface DeployRequest {
   /** The manifest's text and file name, validated again here: the server trusts no client. */
@@ -35,6 +43,23 @@ export interface DeployResult {
   functions: DeployedFunction[];
 }
 
+/** Two routes cannot answer the same requests: the first deployed holds it. */
+function routeConflict(mine: RouteConfig[], others: ProjectRoute[]) {
+  const held = new Map<string, ProjectRoute[]>();
+  for (const route of others) {
+    const key = routeIdentity(route);
+    if (key !== undefined) held.set(key, [...(held.get(key) ?? []), route]);
+  }
+  for (const route of mine) {
+    const key = routeIdentity(route);
+    const holder = (key === undefined ? [] : (held.get(key) ?? [])).find((r) =>
+      methodsOverlap(r.methods, route.methods),
+    );
+    if (holder !== undefined) return { route, holder };
+  }
+  return undefined;
+}
+
 export class Deployer {
   constructor(
     private readonly registry: Registry,
@@ -48,8 +73,26 @@ export class Deployer {
     private readonly prepare: (fn: FunctionVersion) => Promise<void> = () => Promise.resolve(),
   ) {}
 
+  private checkRoutesFree(project: string, functions: string[], routes: RouteConfig[]): void {
+    // the routes this deploy replaces cannot stand in its way
+    const others = this.registry
+      .routes()
+      .filter((r) => r.project !== project || !functions.includes(r.function));
+    const conflict = routeConflict(routes, others);
+    if (conflict === undefined) return;
+    const { route, holder } = conflict;
+    throw new LitefaasError(
+      "ROUTE_CONFLICT",
+      `${describeRoute(route)} answers the same requests as ${describeRoute(holder)}, held by project ${holder.project} (function ${holder.function})`,
+      {
+        fix: `choose another path, host or method, or remove the route from project ${holder.project} first`,
+      },
+    );
+  }
+
   async deploy(request: DeployRequest): Promise<DeployResult> {
     const manifest = parseManifest(request.manifest, request.file);
+    this.checkRoutesFree(manifest.project, Object.keys(manifest.functions), manifest.routes);
     const names = Object.keys(manifest.functions);
     const missing = names.filter((n) => typeof request.bundles[n] !== "string");
     if (missing.length > 0) {
@@ -126,6 +169,8 @@ export class Deployer {
     }
     for (const { entry, changed } of staged) if (changed) await this.prepare(entry);
     for (const { entry, changed } of staged) if (changed) await this.registry.setLive(entry);
+    // routes last: they point at versions that are live by now, and change in one swap
+    await this.registry.deployRoutes(manifest.project, names, manifest.routes);
     return {
       project: manifest.project,
       functions: staged.map(({ entry, changed }) => ({

@@ -3,6 +3,7 @@
 import type { KvBucket, KvPort } from "../ports/kv.js";
 import { LitefaasError } from "../shared/errors.js";
 import type { FunctionConfig } from "../shared/manifest/types.js";
+import type { RouteConfig } from "../shared/routes.js";
 import type { FunctionVersion } from "../runtimes/types.js";
 
 export interface VersionRecord extends FunctionVersion {
@@ -23,8 +24,16 @@ export interface FunctionRecord {
   updatedAt: string;
 }
 
+/** What a project declares beside its functions. */
+export interface ProjectRecord {
+  project: string;
+  routes: RouteConfig[];
+  updatedAt: string;
+}
+
 export interface RegistryEvent {
-  kind: "live" | "removed";
+  /** routes: the project's routes changed (name is ""). */
+  kind: "live" | "removed" | "routes";
   project: string;
   name: string;
 }
@@ -32,6 +41,7 @@ export interface RegistryEvent {
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 const fnKey = (project: string, name: string) => `fn/${project}/${name}`;
+const projectKey = (project: string) => `proj/${project}`;
 const versionKey = (project: string, name: string, version: number) =>
   `ver/${project}/${name}/${String(version).padStart(8, "0")}`;
 
@@ -39,6 +49,7 @@ export class Registry {
   /** project/name → the live version, for the request path. */
   private live = new Map<string, VersionRecord>();
   private records = new Map<string, FunctionRecord>();
+  private projects = new Map<string, ProjectRecord>();
   private listeners = new Set<(event: RegistryEvent) => void>();
 
   private constructor(private readonly bucket: KvBucket) {}
@@ -62,6 +73,39 @@ export class Registry {
 
   get(project: string, name: string): FunctionRecord | undefined {
     return this.records.get(`${project}/${name}`);
+  }
+
+  /** Every project's routes, for the gateway's route table. */
+  routes(): Array<RouteConfig & { project: string }> {
+    return [...this.projects.values()].flatMap((p) =>
+      p.routes.map((route) => ({ ...route, project: p.project })),
+    );
+  }
+
+  /**
+   * A deploy's routes, after its versions are live: they replace the routes to the functions it
+   * deployed and keep the project's others (a project may be deployed from several manifests,
+   * as its functions may).
+   */
+  async deployRoutes(project: string, functions: string[], routes: RouteConfig[]): Promise<void> {
+    const kept = (this.projects.get(project)?.routes ?? []).filter(
+      (r) => !functions.includes(r.function),
+    );
+    await this.setRoutes(project, [...kept, ...routes]);
+  }
+
+  private async setRoutes(project: string, routes: RouteConfig[]): Promise<void> {
+    const current = this.projects.get(project);
+    if (JSON.stringify(current?.routes ?? []) === JSON.stringify(routes)) return;
+    const record: ProjectRecord = { project, routes, updatedAt: new Date().toISOString() };
+    if (routes.length === 0) {
+      await this.bucket.delete(projectKey(project));
+      this.projects.delete(project);
+    } else {
+      await this.bucket.put(projectKey(project), enc.encode(JSON.stringify(record)));
+      this.projects.set(project, record);
+    }
+    this.emit({ kind: "routes", project, name: "" });
   }
 
   onChange(listener: (event: RegistryEvent) => void): () => void {
@@ -170,6 +214,12 @@ export class Registry {
     this.records.delete(`${project}/${name}`);
     this.live.delete(`${project}/${name}`);
     this.emit({ kind: "removed", project, name });
+    // its routes go with it: nothing would answer them, and they would hold their paths
+    const routes = this.projects.get(project)?.routes ?? [];
+    await this.setRoutes(
+      project,
+      routes.filter((r) => r.function !== name),
+    );
     return versions.map((v) => v.artifact);
   }
 
@@ -196,6 +246,12 @@ export class Registry {
   }
 
   private async loadAll() {
+    for (const key of await this.keys("proj/")) {
+      const entry = await this.bucket.get(key);
+      if (entry === undefined) continue;
+      const record = JSON.parse(dec.decode(entry.value)) as ProjectRecord;
+      this.projects.set(record.project, record);
+    }
     let cursor: string | undefined;
     do {
       const page = await this.bucket.list({
@@ -213,6 +269,17 @@ export class Registry {
       }
       cursor = page.cursor;
     } while (cursor !== undefined);
+  }
+
+  private async keys(prefix: string): Promise<string[]> {
+    const keys: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.bucket.list({ prefix, ...(cursor === undefined ? {} : { cursor }) });
+      keys.push(...page.keys.map((k) => k.key));
+      cursor = page.cursor;
+    } while (cursor !== undefined);
+    return keys;
   }
 
   private emit(event: RegistryEvent) {

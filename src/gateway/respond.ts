@@ -6,7 +6,12 @@ import type { InvocationResponse } from "../runtimes/types.js";
 // Headers a function may not set: Node computes framing itself, and a stray value would corrupt it.
 const FRAMING = new Set(["content-length", "transfer-encoding", "connection", "keep-alive"]);
 
-export function sendError(res: ServerResponse, error: unknown, requestId: string): void {
+export function sendError(
+  res: ServerResponse,
+  error: unknown,
+  requestId: string,
+  extra: Record<string, string> = {},
+): void {
   const e: LitefaasError = asLitefaasError(error);
   if (res.headersSent) {
     res.destroy(e);
@@ -14,6 +19,7 @@ export function sendError(res: ServerResponse, error: unknown, requestId: string
   }
   const body = JSON.stringify(e.toBody(requestId));
   const headers: Record<string, string | number> = {
+    ...extra,
     "content-type": "application/json",
     "content-length": Buffer.byteLength(body),
     "x-request-id": requestId,

@@ -5,7 +5,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from "node:net";
 import { LitefaasError } from "../shared/errors.js";
 import type { AsyncInvoker, Invoker } from "../invoke/index.js";
-import type { InvocationRequest } from "../runtimes/types.js";
+import type { FunctionVersion, InvocationRequest } from "../runtimes/types.js";
+import type { Router } from "./router.js";
 import { sendError, sendInvocation, sendJson } from "./respond.js";
 import { readBody } from "./read-body.js";
 
@@ -17,7 +18,12 @@ export interface GatewayOptions {
   admin(req: IncomingMessage, res: ServerResponse, requestId: string): void;
   maxBodyBytes: number;
   isReady(): boolean;
+  /** The route table as it is now (swapped whole when a deploy changes routes). */
+  router(): Router;
 }
+
+/** Headers the gateway sets for the function; a client's copies are dropped, never passed on. */
+const GATEWAY_HEADERS = new Set(["x-litefaas-route", "x-litefaas-params"]);
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const ASYNC_QUERY = /([?&])async=(1|true)(&|$)/;
@@ -111,15 +117,62 @@ export class Gateway {
       });
       res.end(ready ? '{"status":"ok"}' : '{"status":"starting"}');
     } else {
+      this.route(req, res, url, requestId, cancel);
+    }
+  }
+
+  /** A path of the projects' routes, or nothing. */
+  private route(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: string,
+    requestId: string,
+    cancel: InvocationRequest["cancel"],
+  ) {
+    const query = url.indexOf("?");
+    const path = query === -1 ? url : url.slice(0, query);
+    const method = req.method ?? "GET";
+    const routed = this.options.router().match(method, req.headers.host, path);
+    if (routed === undefined) {
       req.resume();
       sendError(
         res,
-        new LitefaasError("ROUTE_NOT_FOUND", `nothing is served at ${url.split("?")[0] ?? url}`, {
-          fix: "functions are served at /fn/<project>/<function>/…",
+        new LitefaasError("ROUTE_NOT_FOUND", `nothing is served at ${path}`, {
+          fix: "functions are served at /fn/<project>/<function>/… and at the routes their manifests declare (litefaas routes)",
         }),
         requestId,
       );
+      return;
     }
+    if (routed.kind === "methods") {
+      req.resume();
+      const allow = routed.allow.join(", ");
+      if (method === "OPTIONS") {
+        res.writeHead(204, { allow, "x-request-id": requestId });
+        res.end();
+        return;
+      }
+      sendError(
+        res,
+        new LitefaasError("METHOD_NOT_ALLOWED", `${method} is not served at ${path}`, {
+          fix: `use one of ${allow}`,
+        }),
+        requestId,
+        { allow },
+      );
+      return;
+    }
+    const { route } = routed;
+    const fn = this.options.invoker.resolve(route.project, route.function);
+    const host = req.headers.host ?? "localhost";
+    const headers = incomingHeaders(req.rawHeaders);
+    headers.push("x-litefaas-route", routed.key, "x-litefaas-params", asciiJson(routed.params));
+    this.dispatch(req, res, fn, route.project, route.function, requestId, {
+      method: routed.method,
+      url: `http://${host}${url}`,
+      headers,
+      cancel,
+    }).catch((error: unknown) => sendError(res, error, requestId));
   }
 
   private async invoke(
@@ -146,7 +199,36 @@ export class Gateway {
     }
     const project = url.slice(4, projectEnd);
     const name = url.slice(projectEnd + 1, nameEnd);
-    const fn = this.options.invoker.resolve(project, name);
+    const rest = url.slice(nameEnd, pathEnd);
+    const host = req.headers.host ?? "localhost";
+    const headers = incomingHeaders(req.rawHeaders);
+    headers.push("x-forwarded-prefix", url.slice(0, nameEnd));
+    await this.dispatch(
+      req,
+      res,
+      this.options.invoker.resolve(project, name),
+      project,
+      name,
+      requestId,
+      {
+        method: req.method ?? "GET",
+        url: `http://${host}${rest.length === 0 ? "/" : rest}${url.slice(pathEnd)}`,
+        headers,
+        cancel,
+      },
+    );
+  }
+
+  /** The invocation of `fn` for this request: now, or accepted for later (async). */
+  private async dispatch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    fn: FunctionVersion | undefined,
+    project: string,
+    name: string,
+    requestId: string,
+    target: Pick<InvocationRequest, "method" | "url" | "headers" | "cancel">,
+  ) {
     if (fn === undefined) {
       req.resume();
       throw new LitefaasError("FUNCTION_NOT_FOUND", `no function ${project}/${name} is deployed`, {
@@ -155,21 +237,16 @@ export class Gateway {
     }
     const reading = readBody(req, this.options.maxBodyBytes);
     const body = reading === null ? null : await reading;
-    const rest = url.slice(nameEnd, pathEnd);
-    let search = url.slice(pathEnd);
-    const asyncQuery = ASYNC_QUERY.test(search);
-    if (asyncQuery) search = withoutAsyncParam(search);
-    const host = req.headers.host ?? "localhost";
-    const headers = req.rawHeaders.slice();
-    headers.push("x-forwarded-prefix", url.slice(0, nameEnd));
+    let url = target.url;
+    const query = url.indexOf("?");
+    const asyncQuery = query !== -1 && ASYNC_QUERY.test(url.slice(query));
+    if (asyncQuery) url = url.slice(0, query) + withoutAsyncParam(url.slice(query));
     const request: InvocationRequest = {
+      ...target,
       id: requestId,
-      method: req.method ?? "GET",
-      url: `http://${host}${rest.length === 0 ? "/" : rest}${search}`,
-      headers,
+      url,
       body,
       sourceIp: req.socket.remoteAddress ?? "",
-      cancel,
     };
     const mode = req.headers["x-litefaas-invocation"];
     if (asyncQuery || (typeof mode === "string" && mode.toLowerCase() === "async")) {
@@ -185,7 +262,7 @@ export class Gateway {
       return;
     }
     const response = await this.options.invoker.invoke(fn, request);
-    await sendInvocation(res, response, requestId, request.method === "HEAD");
+    await sendInvocation(res, response, requestId, req.method === "HEAD");
   }
 
   /** GET /invocations/<id>: an async invocation's record; the id is the capability. */
@@ -212,6 +289,27 @@ function withoutAsyncParam(search: string): string {
     .split("&")
     .filter((part) => !/^async=(1|true)$/.test(part));
   return kept.length === 0 ? "" : `?${kept.join("&")}`;
+}
+
+/** The client's headers minus the ones only the gateway may set. */
+function incomingHeaders(raw: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i] as string;
+    // the length first: most headers are not ours, and this runs for every request
+    if ((name.length === 16 || name.length === 17) && GATEWAY_HEADERS.has(name.toLowerCase()))
+      continue;
+    out.push(name, raw[i + 1] as string);
+  }
+  return out;
+}
+
+/** JSON a header can carry: anything past ASCII as \uXXXX (JSON.parse reads it back). */
+function asciiJson(value: unknown): string {
+  return JSON.stringify(value).replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }
 
 function nextBoundary(url: string, from: number, end: number): number {

@@ -21,6 +21,7 @@ import { buildProject } from "../control/build-project.js";
 import { Deployer, type DeployResult } from "../control/deployer.js";
 import { Registry } from "../control/registry.js";
 import { Gateway } from "../gateway/server.js";
+import { Router } from "../gateway/router.js";
 import { createLocalInvoker } from "../invoke/index.js";
 import { LogStore } from "../observe/logs.js";
 import { createIsolateRuntime } from "../runtimes/isolate/index.js";
@@ -112,7 +113,13 @@ export async function startNode(
     say(
       `triggers of ${project}/${name}: ${error instanceof Error ? error.message : String(error)}`,
     );
+  // the gateway's route table, rebuilt whole when a project's routes change
+  let router = new Router(registry.routes());
   registry.onChange((event) => {
+    if (event.kind === "routes") {
+      router = new Router(registry.routes());
+      return;
+    }
     if (event.kind === "removed") {
       scheduler.retire(event.project, event.name);
       functionServices.release(event.project, event.name);
@@ -135,6 +142,7 @@ export async function startNode(
     async: triggers.async,
     maxBodyBytes: config.maxBodyBytes,
     isReady: () => ready,
+    router: () => router,
     admin: createAdminApi({
       token,
       registry,

@@ -46,6 +46,7 @@ export const catalog = {
   BUILD_FAILED: { status: 400, kind: "user", title: "The function could not be bundled" },
   MIGRATION_FAILED: { status: 400, kind: "user", title: "A SQL migration failed" },
   VERSION_NOT_FOUND: { status: 404, kind: "user", title: "Version not found" },
+  ROUTE_CONFLICT: { status: 409, kind: "user", title: "Another project holds this route" },
   // anything else
   INTERNAL: { status: 500, kind: "system", title: "Internal error" },
 } as const satisfies Record<string, CatalogEntry>;

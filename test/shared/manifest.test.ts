@@ -127,6 +127,7 @@ void describe("manifest: valid manifests", () => {
           },
         },
       },
+      routes: [],
     });
   });
 
@@ -259,7 +260,7 @@ void describe("manifest: every problem says file, path, line, what and how to fi
     );
     assert.deepEqual([top.path, top.line], ["functons", 5]);
     assert.match(top.problem, /unknown field "functons"/);
-    assert.match(top.fix, /allowed here: project, functions$/);
+    assert.match(top.fix, /allowed here: project, routes, functions$/);
 
     const inFunction = onlyProblem(minimal("    limit:", "      memory: 256"));
     assert.deepEqual([inFunction.path, inFunction.line], ["functions.hello.limit", 5]);

@@ -1,4 +1,4 @@
-// ls, versions, rollback, rm: the registry from the command line.
+// ls, routes, versions, rollback, rm: the registry from the command line.
 import { LitefaasError } from "../../shared/errors.js";
 import type { AdminClient } from "../client.js";
 import type { Flags } from "../main.js";
@@ -21,12 +21,29 @@ interface ListAnswer {
     url: string;
   }>;
 }
+interface RoutesAnswer {
+  routes: Array<{ project: string; method: string; host: string; path: string; function: string }>;
+}
 interface VersionsAnswer {
   live: number;
   versions: Array<{ version: number; createdAt: string; size: number; live: boolean }>;
 }
 
-export const functionCommands: Record<"ls" | "versions" | "rollback" | "rm", Command> = {
+export const functionCommands: Record<"ls" | "routes" | "versions" | "rollback" | "rm", Command> = {
+  /** `litefaas routes [project]`: every route, by project, in manifest order. */
+  async routes(client, project, _flags, out) {
+    const query = project === undefined ? "" : `?project=${encodeURIComponent(project)}`;
+    const answer = await client.call<RoutesAnswer>("GET", `/admin/v1/routes${query}`);
+    out.result(answer, () =>
+      answer.routes.length === 0
+        ? "no routes (declare them under routes: in litefaas.yaml; every function is also at /fn/<project>/<function>/)"
+        : table([
+            ["METHOD", "HOST", "PATH", "FUNCTION"],
+            ...answer.routes.map((r) => [r.method, r.host, r.path, `${r.project}/${r.function}`]),
+          ]),
+    );
+    return 0;
+  },
   async ls(client, _target, _flags, out) {
     const answer = await client.call<ListAnswer>("GET", "/admin/v1/functions");
     out.result(answer, () =>

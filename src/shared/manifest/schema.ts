@@ -40,6 +40,41 @@ export const manifestSchema = {
       pattern: NAME_PATTERN,
       description: "Project name: lowercase letters, digits and dashes, at most 63 characters.",
     },
+    routes: {
+      type: "array",
+      description:
+        "HTTP routes to the project's functions, served beside /fn/<project>/<function>/…; the most specific route wins.",
+      items: {
+        type: "object",
+        additionalProperties: false,
+        required: ["path", "function"],
+        properties: {
+          path: {
+            type: "string",
+            minLength: 1,
+            description:
+              'Path pattern: literal segments, ":name" for one segment, "*" or "*name" last for the rest, e.g. /users/:id or /files/*.',
+          },
+          function: {
+            type: "string",
+            pattern: NAME_PATTERN,
+            description: "The function of this project that answers the route.",
+          },
+          method: {
+            type: ["string", "array"],
+            items: { type: "string" },
+            description:
+              "GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS, a list of them, or ANY (the default). A GET route answers HEAD too.",
+          },
+          host: {
+            type: "string",
+            minLength: 1,
+            description:
+              'Host the route is for: exact ("api.example.com") or a wildcard ("*.example.com"); any host when absent.',
+          },
+        },
+      },
+    },
     functions: {
       type: "object",
       description: "The project's functions, by name.",

@@ -1,3 +1,5 @@
+import type { RouteConfig } from "../routes.js";
+
 /** One function's configuration, normalized (defaults filled in, durations in ms). */
 export interface FunctionConfig {
   name: string;
@@ -43,6 +45,7 @@ export interface DeliveryPolicy {
 export interface Manifest {
   project: string;
   functions: Record<string, FunctionConfig>;
+  routes: RouteConfig[];
 }
 
 /** One thing wrong with a manifest: where, what, and how to fix it. */

@@ -5,6 +5,14 @@ import { parseEgressList } from "../../bindings/fetch/index.js";
 import { parseDuration } from "../duration.js";
 import { describeCronProblem } from "../cron.js";
 import { subjectsOverlap } from "../../ports/queue.js";
+import {
+  describeRoute,
+  findTie,
+  HTTP_METHODS,
+  parseHost,
+  parsePath,
+  type RouteConfig,
+} from "../routes.js";
 import { manifestSchema } from "./schema.js";
 import type {
   DeliveryPolicy,
@@ -30,9 +38,16 @@ interface RawFunction {
   onSuccess?: { publish: string };
   onFailure?: { publish: string };
 }
+interface RawRoute {
+  path: string;
+  function: string;
+  method?: string | string[];
+  host?: string;
+}
 interface RawManifest {
   project: string;
   functions: Record<string, RawFunction>;
+  routes?: RawRoute[];
 }
 
 const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
@@ -128,8 +143,75 @@ export function validateManifest(
       delivery,
     };
   }
+  const routes = routesOf(data, file, problems);
   if (problems.length > 0) return { problems };
-  return { manifest: { project: data.project, functions } };
+  return { manifest: { project: data.project, functions, routes } };
+}
+
+function routesOf(data: RawManifest, file: string, problems: ManifestProblem[]): RouteConfig[] {
+  const routes: RouteConfig[] = [];
+  const at = new Map<RouteConfig, number>();
+  for (const [i, raw] of (data.routes ?? []).entries()) {
+    const base = `routes.${i}`;
+    const segments = parsePath(raw.path);
+    if (typeof segments === "string") {
+      problems.push({
+        file,
+        path: `${base}.path`,
+        problem: `"${raw.path}": ${segments}`,
+        fix: 'write a path such as /users/:id, /files/* or /; ":name" is one segment, "*" or "*name" the rest',
+      });
+    }
+    const host = parseHost(raw.host);
+    if (typeof host === "string") {
+      problems.push({
+        file,
+        path: `${base}.host`,
+        problem: host,
+        fix: "write a host name such as api.example.com, or *.example.com for its subdomains",
+      });
+    }
+    if (!Object.hasOwn(data.functions, raw.function)) {
+      problems.push({
+        file,
+        path: `${base}.function`,
+        problem: `no function "${raw.function}" in this manifest`,
+        fix: `name one of: ${Object.keys(data.functions).join(", ")}`,
+      });
+    }
+    const listed = raw.method === undefined ? ["ANY"] : [raw.method].flat();
+    const upper = listed.map((m) => m.trim().toUpperCase());
+    const unknown = upper.filter(
+      (m) => m !== "ANY" && !(HTTP_METHODS as readonly string[]).includes(m),
+    );
+    if (unknown.length > 0 || upper.length === 0) {
+      problems.push({
+        file,
+        path: `${base}.method`,
+        problem: upper.length === 0 ? "no method listed" : `unknown method ${unknown.join(", ")}`,
+        fix: `use ${HTTP_METHODS.join(", ")}, a list of them, or ANY`,
+      });
+    }
+    const route: RouteConfig = {
+      methods: upper.includes("ANY") ? undefined : [...new Set(upper)].sort(),
+      host: raw.host?.toLowerCase(),
+      path: raw.path,
+      function: raw.function,
+    };
+    routes.push(route);
+    at.set(route, i);
+  }
+  const tie = findTie(routes);
+  if (tie !== undefined) {
+    const [first, second] = tie;
+    problems.push({
+      file,
+      path: `routes.${at.get(second) ?? 0}`,
+      problem: `${describeRoute(second)} answers the same requests as routes.${at.get(first) ?? 0} (${describeRoute(first)})`,
+      fix: "remove one, or give them different methods, hosts or literal path segments",
+    });
+  }
+  return routes;
 }
 
 function scheduleOf(raw: RawFunction["schedule"]): ScheduleConfig | undefined {

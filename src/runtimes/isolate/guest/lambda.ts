@@ -46,10 +46,15 @@ async function toEvent(request: Request, info: InvokeInfo): Promise<Record<strin
   const url = new URL(request.url);
   const headers: Record<string, string> = {};
   const cookies: string[] = [];
+  let route: string | undefined;
+  let params: string | undefined;
   request.headers.forEach((value, name) => {
     if (name === "cookie") cookies.push(...value.split(/;\s*/).filter((c) => c.length > 0));
+    else if (name === "x-litefaas-route") route = value;
+    else if (name === "x-litefaas-params") params = value;
     else headers[name] = value;
   });
+  const routeKey = route === undefined ? "$default" : awsRouteKey(route);
   const query: Record<string, string> = {};
   url.searchParams.forEach((value, name) => {
     query[name] = name in query ? `${query[name]},${value}` : value;
@@ -60,7 +65,7 @@ async function toEvent(request: Request, info: InvokeInfo): Promise<Record<strin
   const now = Date.now();
   const event: Record<string, unknown> = {
     version: "2.0",
-    routeKey: "$default",
+    routeKey,
     rawPath: url.pathname,
     rawQueryString: url.search.slice(1),
     headers,
@@ -77,7 +82,7 @@ async function toEvent(request: Request, info: InvokeInfo): Promise<Record<strin
         userAgent: headers["user-agent"] ?? "",
       },
       requestId: info.requestId,
-      routeKey: "$default",
+      routeKey,
       stage: "$default",
       time: new Date(now).toISOString(),
       timeEpoch: now,
@@ -85,6 +90,8 @@ async function toEvent(request: Request, info: InvokeInfo): Promise<Record<strin
     isBase64Encoded: false,
   };
   if (cookies.length > 0) event["cookies"] = cookies;
+  const pathParameters = awsPathParameters(params);
+  if (pathParameters !== undefined) event["pathParameters"] = pathParameters;
   if (Object.keys(query).length > 0) event["queryStringParameters"] = query;
   if (bytes.length > 0) {
     if (text !== undefined) event["body"] = text;
@@ -94,6 +101,29 @@ async function toEvent(request: Request, info: InvokeInfo): Promise<Record<strin
     }
   }
   return event;
+}
+
+/** Our "GET /users/:id" and "ANY /files/*" in API Gateway's form: "GET /users/{id}", "ANY /files/{proxy+}". */
+function awsRouteKey(route: string): string {
+  const space = route.indexOf(" ");
+  const target = route.slice(space + 1);
+  const path = target.slice(target.indexOf("/")); // without the host the route may name
+  return `${route.slice(0, space)} ${path}`
+    .replace(/\/:([A-Za-z0-9_]+)/g, "/{$1}")
+    .replace(/\/\*$/, "/{proxy+}")
+    .replace(/\/\*([A-Za-z0-9_]+)$/, "/{$1+}");
+}
+
+/** The route's parameters; API Gateway names an unnamed greedy one "proxy". */
+function awsPathParameters(json: string | undefined): Record<string, string> | undefined {
+  if (json === undefined) return undefined;
+  const params = JSON.parse(json) as Record<string, string>;
+  if (Object.keys(params).length === 0) return undefined;
+  if ("*" in params) {
+    params["proxy"] = params["*"] ?? "";
+    delete params["*"];
+  }
+  return params;
 }
 
 function lambdaContext(info: Omit<InvokeInfo, "sourceIp">) {

@@ -5,6 +5,7 @@ import { AdminClient, resolveClientOptions } from "./client.js";
 import { kvCommand, sqlCommand } from "./commands/data.js";
 import { deployCommand } from "./commands/deploy.js";
 import { dlqCommand } from "./commands/dlq.js";
+import { keysCommand } from "./commands/keys.js";
 import { eventsCommand } from "./commands/events.js";
 import { functionCommands } from "./commands/functions.js";
 import { invokeCommand } from "./commands/invoke.js";
@@ -28,6 +29,8 @@ usage: litefaas <command> [options]
   invocations get <id>             an async invocation's status and response
   ls                               list deployed functions
   routes [project]                 list the routes projects declare
+  keys create|ls|revoke <project> [id] [--name n] [--routes /a,/b] [--scopes s] [--expires 720h]
+                                   API keys for a project's routes (shown once at create)
   versions <project>/<function>    list a function's versions
   rollback <project>/<function> [--to <version>]
   rm <project>/<function> [--purge]   remove a function (--purge: and delete its KV and SQL data)
@@ -80,6 +83,10 @@ const options = {
   async: { type: "boolean", default: false },
   "idempotency-key": { type: "string" },
   after: { type: "string" },
+  name: { type: "string" },
+  routes: { type: "string" },
+  scopes: { type: "string" },
+  expires: { type: "string" },
 } as const;
 
 export type Flags = ReturnType<typeof parse>["values"];
@@ -136,6 +143,8 @@ async function main(argv: string[]): Promise<number> {
         return await eventsPublishCommand(clientOptions, args.slice(1), flags, out);
       case "dlq":
         return await dlqCommand(client, args, flags, out);
+      case "keys":
+        return await keysCommand(client, args, flags, out);
       case "logs":
         return await logsCommand(client, args[0], flags, out);
       case "ls":

@@ -7,11 +7,12 @@ import { LitefaasError } from "../shared/errors.js";
 import type { LogLine, LogStore } from "../observe/logs.js";
 import type { Deployer, DeployRequest } from "./deployer.js";
 import { readJson, type Route } from "./admin-http.js";
+import { keyRoutes, type KeyDeps } from "./admin-key-routes.js";
 import { dataRoutes, type DataDeps } from "./admin-data-routes.js";
 import { queueStats, triggerRoutes, type TriggerDeps } from "./admin-trigger-routes.js";
 import { notFound, type Registry } from "./registry.js";
 
-export interface AdminDeps extends DataDeps, TriggerDeps {
+export interface AdminDeps extends DataDeps, TriggerDeps, KeyDeps {
   token: string;
   registry: Registry;
   deployer: Deployer;
@@ -41,6 +42,7 @@ export function createAdminApi(deps: AdminDeps) {
   const routes: Route[] = [
     ...dataRoutes(deps),
     ...triggerRoutes(deps),
+    ...keyRoutes(deps),
     [
       "POST",
       /^\/admin\/v1\/deploy$/,
@@ -82,6 +84,9 @@ export function createAdminApi(deps: AdminDeps) {
               host: r.host ?? "*",
               path: r.path,
               function: r.function,
+              auth:
+                r.auth === undefined ? "default" : r.auth.length === 0 ? "none" : r.auth.join(","),
+              scopes: r.scopes ?? [],
             })),
         });
       },

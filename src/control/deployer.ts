@@ -60,6 +60,18 @@ function routeConflict(mine: RouteConfig[], others: ProjectRoute[]) {
   return undefined;
 }
 
+/** The HS256 secret is the platform's to hold: a deploy naming a variable it lacks fails now. */
+function checkJwtSecret(name: string | undefined): void {
+  if (name === undefined || (process.env[name] ?? "").length >= 32) return;
+  throw new LitefaasError(
+    "INVALID_MANIFEST",
+    `auth.jwt.secretEnv: the platform's environment has no ${name} of at least 32 bytes`,
+    {
+      fix: `start litefaas up with ${name} set to the HS256 secret (32 bytes or more), then deploy again`,
+    },
+  );
+}
+
 export class Deployer {
   constructor(
     private readonly registry: Registry,
@@ -93,6 +105,7 @@ export class Deployer {
   async deploy(request: DeployRequest): Promise<DeployResult> {
     const manifest = parseManifest(request.manifest, request.file);
     this.checkRoutesFree(manifest.project, Object.keys(manifest.functions), manifest.routes);
+    checkJwtSecret(manifest.auth?.jwt?.secretEnv);
     const names = Object.keys(manifest.functions);
     const missing = names.filter((n) => typeof request.bundles[n] !== "string");
     if (missing.length > 0) {
@@ -170,7 +183,7 @@ export class Deployer {
     for (const { entry, changed } of staged) if (changed) await this.prepare(entry);
     for (const { entry, changed } of staged) if (changed) await this.registry.setLive(entry);
     // routes last: they point at versions that are live by now, and change in one swap
-    await this.registry.deployRoutes(manifest.project, names, manifest.routes);
+    await this.registry.deployRoutes(manifest.project, names, manifest.routes, manifest.auth);
     return {
       project: manifest.project,
       functions: staged.map(({ entry, changed }) => ({

@@ -3,7 +3,7 @@
 import type { KvBucket, KvPort } from "../ports/kv.js";
 import { LitefaasError } from "../shared/errors.js";
 import type { FunctionConfig } from "../shared/manifest/types.js";
-import type { RouteConfig } from "../shared/routes.js";
+import type { AuthConfig, RouteConfig } from "../shared/routes.js";
 import type { FunctionVersion } from "../runtimes/types.js";
 
 export interface VersionRecord extends FunctionVersion {
@@ -28,11 +28,13 @@ export interface FunctionRecord {
 export interface ProjectRecord {
   project: string;
   routes: RouteConfig[];
+  /** Set by the last deploy whose manifest had an auth section. */
+  auth?: AuthConfig | undefined;
   updatedAt: string;
 }
 
 export interface RegistryEvent {
-  /** routes: the project's routes changed (name is ""). */
+  /** routes: the project's routes or authentication changed (name is ""). */
   kind: "live" | "removed" | "routes";
   project: string;
   name: string;
@@ -87,18 +89,43 @@ export class Registry {
    * deployed and keep the project's others (a project may be deployed from several manifests,
    * as its functions may).
    */
-  async deployRoutes(project: string, functions: string[], routes: RouteConfig[]): Promise<void> {
+  async deployRoutes(
+    project: string,
+    functions: string[],
+    routes: RouteConfig[],
+    auth: AuthConfig | undefined,
+  ): Promise<void> {
     const kept = (this.projects.get(project)?.routes ?? []).filter(
       (r) => !functions.includes(r.function),
     );
-    await this.setRoutes(project, [...kept, ...routes]);
+    await this.setRoutes(project, [...kept, ...routes], auth ?? this.projects.get(project)?.auth);
   }
 
-  private async setRoutes(project: string, routes: RouteConfig[]): Promise<void> {
+  /** Every project's authentication that has one. */
+  auths(): Map<string, AuthConfig> {
+    const out = new Map<string, AuthConfig>();
+    for (const p of this.projects.values()) if (p.auth !== undefined) out.set(p.project, p.auth);
+    return out;
+  }
+
+  private async setRoutes(
+    project: string,
+    routes: RouteConfig[],
+    auth = this.projects.get(project)?.auth,
+  ): Promise<void> {
     const current = this.projects.get(project);
-    if (JSON.stringify(current?.routes ?? []) === JSON.stringify(routes)) return;
-    const record: ProjectRecord = { project, routes, updatedAt: new Date().toISOString() };
-    if (routes.length === 0) {
+    if (
+      JSON.stringify(current?.routes ?? []) === JSON.stringify(routes) &&
+      JSON.stringify(current?.auth) === JSON.stringify(auth)
+    )
+      return;
+    const record: ProjectRecord = {
+      project,
+      routes,
+      ...(auth === undefined ? {} : { auth }),
+      updatedAt: new Date().toISOString(),
+    };
+    if (routes.length === 0 && auth === undefined) {
       await this.bucket.delete(projectKey(project));
       this.projects.delete(project);
     } else {

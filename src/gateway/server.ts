@@ -6,6 +6,7 @@ import type { Socket } from "node:net";
 import { LitefaasError } from "../shared/errors.js";
 import type { AsyncInvoker, Invoker } from "../invoke/index.js";
 import type { FunctionVersion, InvocationRequest } from "../runtimes/types.js";
+import type { Access, Authenticator } from "./auth/authenticate.js";
 import type { Router } from "./router.js";
 import { sendError, sendInvocation, sendJson } from "./respond.js";
 import { readBody } from "./read-body.js";
@@ -20,10 +21,12 @@ export interface GatewayOptions {
   isReady(): boolean;
   /** The route table as it is now (swapped whole when a deploy changes routes). */
   router(): Router;
+  /** Who may call what, as the projects' manifests say now. */
+  auth(): Authenticator;
 }
 
 /** Headers the gateway sets for the function; a client's copies are dropped, never passed on. */
-const GATEWAY_HEADERS = new Set(["x-litefaas-route", "x-litefaas-params"]);
+const GATEWAY_HEADERS = new Set(["x-litefaas-route", "x-litefaas-params", "x-litefaas-auth"]);
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const ASYNC_QUERY = /([?&])async=(1|true)(&|$)/;
@@ -167,7 +170,13 @@ export class Gateway {
     const host = req.headers.host ?? "localhost";
     const headers = incomingHeaders(req.rawHeaders);
     headers.push("x-litefaas-route", routed.key, "x-litefaas-params", asciiJson(routed.params));
-    this.dispatch(req, res, fn, route.project, route.function, requestId, {
+    const access: Access = {
+      project: route.project,
+      routePath: route.path,
+      auth: route.auth,
+      scopes: route.scopes,
+    };
+    this.dispatch(req, res, fn, access, route.function, requestId, {
       method: routed.method,
       url: `http://${host}${url}`,
       headers,
@@ -207,7 +216,7 @@ export class Gateway {
       req,
       res,
       this.options.invoker.resolve(project, name),
-      project,
+      { project, routePath: undefined, auth: undefined, scopes: undefined },
       name,
       requestId,
       {
@@ -224,11 +233,28 @@ export class Gateway {
     req: IncomingMessage,
     res: ServerResponse,
     fn: FunctionVersion | undefined,
-    project: string,
+    access: Access,
     name: string,
     requestId: string,
     target: Pick<InvocationRequest, "method" | "url" | "headers" | "cancel">,
   ) {
+    const { project } = access;
+    const authenticator = this.options.auth();
+    if (authenticator.required(access).length > 0) {
+      const apiKey = req.headers["x-api-key"];
+      const outcome = await authenticator.authenticate(
+        access,
+        req.headers.authorization,
+        typeof apiKey === "string" ? apiKey : undefined,
+      );
+      if (!outcome.ok) {
+        req.resume();
+        sendError(res, outcome.error, requestId, { "www-authenticate": outcome.challenge });
+        return;
+      }
+      if (outcome.identity !== undefined)
+        target.headers.push("x-litefaas-auth", asciiJson(outcome.identity));
+    }
     if (fn === undefined) {
       req.resume();
       throw new LitefaasError("FUNCTION_NOT_FOUND", `no function ${project}/${name} is deployed`, {
@@ -297,8 +323,7 @@ function incomingHeaders(raw: string[]): string[] {
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i] as string;
     // the length first: most headers are not ours, and this runs for every request
-    if ((name.length === 16 || name.length === 17) && GATEWAY_HEADERS.has(name.toLowerCase()))
-      continue;
+    if (name.length >= 15 && name.length <= 17 && GATEWAY_HEADERS.has(name.toLowerCase())) continue;
     out.push(name, raw[i + 1] as string);
   }
   return out;

@@ -22,6 +22,8 @@ import { Deployer, type DeployResult } from "../control/deployer.js";
 import { Registry } from "../control/registry.js";
 import { Gateway } from "../gateway/server.js";
 import { Router } from "../gateway/router.js";
+import { Authenticator } from "../gateway/auth/authenticate.js";
+import { ApiKeys } from "../control/api-keys.js";
 import { createLocalInvoker } from "../invoke/index.js";
 import { LogStore } from "../observe/logs.js";
 import { createIsolateRuntime } from "../runtimes/isolate/index.js";
@@ -64,6 +66,7 @@ export async function startNode(
   const blobs = openFileBlobs(join(config.dataDir, "blobs"));
   const logs = await LogStore.open(join(config.dataDir, "logs"));
   const registry = await Registry.open(kv);
+  const apiKeys = await ApiKeys.open(kv);
 
   let url = "";
   const platformAddresses: Array<{ host: string; port: number }> = [];
@@ -113,11 +116,14 @@ export async function startNode(
     say(
       `triggers of ${project}/${name}: ${error instanceof Error ? error.message : String(error)}`,
     );
-  // the gateway's route table, rebuilt whole when a project's routes change
+  // the gateway's route table and who may call what, rebuilt whole when a project's change
+  const checkKey = (presented: string) => apiKeys.check(presented);
   let router = new Router(registry.routes());
+  let authenticator = new Authenticator(registry.auths(), checkKey);
   registry.onChange((event) => {
     if (event.kind === "routes") {
       router = new Router(registry.routes());
+      authenticator = new Authenticator(registry.auths(), checkKey);
       return;
     }
     if (event.kind === "removed") {
@@ -143,8 +149,10 @@ export async function startNode(
     maxBodyBytes: config.maxBodyBytes,
     isReady: () => ready,
     router: () => router,
+    auth: () => authenticator,
     admin: createAdminApi({
       token,
+      apiKeys,
       registry,
       deployer,
       logs,
@@ -204,6 +212,7 @@ export async function startNode(
         await scheduler.close(Math.min(config.drainMs, 5000));
         await runtime.close();
         await logs.close();
+        apiKeys.close();
         await kv.close();
         await queue.close();
         await functionKv.close();

@@ -11,7 +11,35 @@ export interface RouteConfig {
   /** "/users/:id", "/files/*", "/v2/*rest". */
   path: string;
   function: string;
+  /** Who may call it: undefined, the project's default (auth.default); [] anyone. */
+  auth?: AuthMethod[] | undefined;
+  /** Scopes the caller's token or key must all carry (403 otherwise). */
+  scopes?: string[];
 }
+
+export type AuthMethod = "api-key" | "jwt";
+
+/** A project's authentication: what its routes and /fn/ URLs require unless a route says. */
+export interface AuthConfig {
+  /** Any one of these is enough; [] lets anyone call. */
+  default: AuthMethod[];
+  jwt: JwtConfig | undefined;
+}
+
+export interface JwtConfig {
+  /** The `iss` a token must carry. */
+  issuer: string | undefined;
+  /** One of these must be in `aud`. */
+  audience: string[] | undefined;
+  /** Keys from a JWKS URL (cached, fetched again for an unknown `kid`)… */
+  jwksUrl: string | undefined;
+  /** …or an HS256 secret from the platform's environment variable of this name. */
+  secretEnv: string | undefined;
+  algorithms: string[];
+  clockSkewMs: number;
+}
+
+export const JWT_ALGORITHMS = ["HS256", "RS256", "ES256", "EdDSA"] as const;
 
 export const HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
 

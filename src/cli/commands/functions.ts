@@ -22,7 +22,15 @@ interface ListAnswer {
   }>;
 }
 interface RoutesAnswer {
-  routes: Array<{ project: string; method: string; host: string; path: string; function: string }>;
+  routes: Array<{
+    project: string;
+    method: string;
+    host: string;
+    path: string;
+    function: string;
+    auth: string;
+    scopes: string[];
+  }>;
 }
 interface VersionsAnswer {
   live: number;
@@ -38,8 +46,14 @@ export const functionCommands: Record<"ls" | "routes" | "versions" | "rollback" 
       answer.routes.length === 0
         ? "no routes (declare them under routes: in litefaas.yaml; every function is also at /fn/<project>/<function>/)"
         : table([
-            ["METHOD", "HOST", "PATH", "FUNCTION"],
-            ...answer.routes.map((r) => [r.method, r.host, r.path, `${r.project}/${r.function}`]),
+            ["METHOD", "HOST", "PATH", "FUNCTION", "AUTH"],
+            ...answer.routes.map((r) => [
+              r.method,
+              r.host,
+              r.path,
+              `${r.project}/${r.function}`,
+              r.auth + (r.scopes.length > 0 ? ` (${r.scopes.join(" ")})` : ""),
+            ]),
           ]),
     );
     return 0;

@@ -12,6 +12,10 @@ export const NAME_PATTERN = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$";
 const duration = (description: string) =>
   ({ type: "string", pattern: DURATION_PATTERN, description }) as const;
 
+/** One word or a list of them (methods, authentication); the values are checked in validate.ts. */
+const oneOrMany = (description: string) =>
+  ({ type: ["string", "array"], items: { type: "string" }, description }) as const;
+
 const destination = (description: string) =>
   ({
     type: "object",
@@ -60,17 +64,61 @@ export const manifestSchema = {
             pattern: NAME_PATTERN,
             description: "The function of this project that answers the route.",
           },
-          method: {
-            type: ["string", "array"],
-            items: { type: "string" },
-            description:
-              "GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS, a list of them, or ANY (the default). A GET route answers HEAD too.",
-          },
+          method: oneOrMany(
+            "GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS, a list of them, or ANY (the default). A GET route answers HEAD too.",
+          ),
           host: {
             type: "string",
             minLength: 1,
             description:
               'Host the route is for: exact ("api.example.com") or a wildcard ("*.example.com"); any host when absent.',
+          },
+          auth: oneOrMany(
+            "Who may call the route: none, api-key, jwt, or a list of them (any one is enough); auth.default when absent.",
+          ),
+          scopes: {
+            type: "array",
+            items: { type: "string", minLength: 1 },
+            description:
+              "Scopes the caller must all carry: in the JWT's scope or scp claim, or given to the API key (403 otherwise).",
+          },
+        },
+      },
+    },
+    auth: {
+      type: "object",
+      additionalProperties: false,
+      description: "The project's authentication, for its routes and its /fn/ URLs.",
+      properties: {
+        default: oneOrMany(
+          "What a route without auth (and /fn/<project>/…) requires: none (the default), api-key, jwt, or a list of them.",
+        ),
+        jwt: {
+          type: "object",
+          additionalProperties: false,
+          description: "How JWTs are verified: against a JWKS URL, or an HS256 secret.",
+          properties: {
+            issuer: { type: "string", minLength: 1, description: "The iss a token must carry." },
+            audience: oneOrMany("The aud a token must carry (one of these)."),
+            jwksUrl: {
+              type: "string",
+              minLength: 1,
+              description:
+                "URL of the issuer's JWKS (https; http only on loopback), cached and fetched again for an unknown kid.",
+            },
+            secretEnv: {
+              type: "string",
+              pattern: "^[A-Za-z_][A-Za-z0-9_]*$",
+              description:
+                "Name of the platform's environment variable holding the HS256 secret (never the secret itself).",
+            },
+            algorithms: {
+              type: "array",
+              items: { type: "string" },
+              description:
+                "Accepted algorithms, among HS256, RS256, ES256 and EdDSA (default: HS256 with a secret, the others with a JWKS).",
+            },
+            clockSkew: duration("Leeway for exp, nbf and iat, e.g. 30s (the default)."),
           },
         },
       },

@@ -1,4 +1,4 @@
-import type { RouteConfig } from "../routes.js";
+import type { AuthConfig, RouteConfig } from "../routes.js";
 
 /** One function's configuration, normalized (defaults filled in, durations in ms). */
 export interface FunctionConfig {
@@ -46,6 +46,8 @@ export interface Manifest {
   project: string;
   functions: Record<string, FunctionConfig>;
   routes: RouteConfig[];
+  /** Undefined when the manifest has no auth section (the project's stays as it is). */
+  auth: AuthConfig | undefined;
 }
 
 /** One thing wrong with a manifest: where, what, and how to fix it. */

@@ -9,8 +9,10 @@ import {
   describeRoute,
   findTie,
   HTTP_METHODS,
+  JWT_ALGORITHMS,
   parseHost,
   parsePath,
+  type AuthMethod,
   type RouteConfig,
 } from "../routes.js";
 import { manifestSchema } from "./schema.js";
@@ -43,11 +45,25 @@ interface RawRoute {
   function: string;
   method?: string | string[];
   host?: string;
+  auth?: string | string[];
+  scopes?: string[];
+}
+interface RawAuth {
+  default?: string | string[];
+  jwt?: {
+    issuer?: string;
+    audience?: string | string[];
+    jwksUrl?: string;
+    secretEnv?: string;
+    algorithms?: string[];
+    clockSkew?: string;
+  };
 }
 interface RawManifest {
   project: string;
   functions: Record<string, RawFunction>;
   routes?: RawRoute[];
+  auth?: RawAuth;
 }
 
 const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
@@ -144,8 +160,116 @@ export function validateManifest(
     };
   }
   const routes = routesOf(data, file, problems);
+  const auth = authOf(data.auth, file, problems);
+  // a route (or the default) asking for JWTs needs to know how to verify them
+  const jwtWanted =
+    auth?.default.includes("jwt") === true || routes.some((r) => r.auth?.includes("jwt"));
+  if (jwtWanted && auth?.jwt === undefined) {
+    problems.push({
+      file,
+      path: "auth.jwt",
+      problem: "routes require JWTs, but the manifest does not say how to verify them",
+      fix: "add auth.jwt with jwksUrl (your identity provider's JWKS) or secretEnv (an HS256 secret in the platform's environment)",
+    });
+  }
   if (problems.length > 0) return { problems };
-  return { manifest: { project: data.project, functions, routes } };
+  return { manifest: { project: data.project, functions, routes, auth } };
+}
+
+const AUTH_METHODS = ["api-key", "jwt"] as const;
+
+/** "none", "jwt", ["api-key", "jwt"] → the methods; a problem for anything else. */
+function authMethodsOf(
+  raw: string | string[],
+  file: string,
+  path: string,
+  problems: ManifestProblem[],
+): AuthMethod[] {
+  const listed = [raw].flat().map((m) => m.trim().toLowerCase());
+  const unknown = listed.filter(
+    (m) => m !== "none" && !(AUTH_METHODS as readonly string[]).includes(m),
+  );
+  if (unknown.length > 0 || (listed.includes("none") && listed.length > 1)) {
+    problems.push({
+      file,
+      path,
+      problem:
+        unknown.length > 0
+          ? `unknown authentication ${unknown.join(", ")}`
+          : "none cannot be listed with other methods",
+      fix: "use none, api-key, jwt, or [api-key, jwt] (either is enough)",
+    });
+  }
+  return AUTH_METHODS.filter((m) => listed.includes(m));
+}
+
+function authOf(raw: RawAuth | undefined, file: string, problems: ManifestProblem[]) {
+  if (raw === undefined) return undefined;
+  const defaults =
+    raw.default === undefined ? [] : authMethodsOf(raw.default, file, "auth.default", problems);
+  const jwt = raw.jwt;
+  if (jwt === undefined) return { default: defaults, jwt: undefined };
+  if ((jwt.jwksUrl === undefined) === (jwt.secretEnv === undefined)) {
+    problems.push({
+      file,
+      path: "auth.jwt",
+      problem: "give exactly one of jwksUrl and secretEnv",
+      fix: "jwksUrl for an identity provider's public keys (RS256, ES256, EdDSA), secretEnv for a shared HS256 secret",
+    });
+  }
+  if (jwt.jwksUrl !== undefined) {
+    const problem = jwksUrlProblem(jwt.jwksUrl);
+    if (problem !== undefined)
+      problems.push({
+        file,
+        path: "auth.jwt.jwksUrl",
+        problem,
+        fix: "use the https URL of your identity provider's JWKS, e.g. https://example.auth0.com/.well-known/jwks.json",
+      });
+  }
+  const algorithms =
+    jwt.algorithms ?? (jwt.secretEnv !== undefined ? ["HS256"] : ["RS256", "ES256", "EdDSA"]);
+  const unknown = algorithms.filter((a) => !(JWT_ALGORITHMS as readonly string[]).includes(a));
+  if (unknown.length > 0 || algorithms.length === 0) {
+    problems.push({
+      file,
+      path: "auth.jwt.algorithms",
+      problem:
+        unknown.length > 0 ? `unsupported algorithm ${unknown.join(", ")}` : "no algorithm listed",
+      fix: `list some of ${JWT_ALGORITHMS.join(", ")}`,
+    });
+  } else if (jwt.secretEnv !== undefined && algorithms.some((a) => a !== "HS256")) {
+    problems.push({
+      file,
+      path: "auth.jwt.algorithms",
+      problem: "a shared secret verifies HS256 only",
+      fix: "use jwksUrl for RS256, ES256 or EdDSA, or list HS256 alone",
+    });
+  }
+  return {
+    default: defaults,
+    jwt: {
+      issuer: jwt.issuer,
+      audience: jwt.audience === undefined ? undefined : [jwt.audience].flat(),
+      jwksUrl: jwt.jwksUrl,
+      secretEnv: jwt.secretEnv,
+      algorithms,
+      clockSkewMs: durationOr(jwt.clockSkew, 30_000),
+    },
+  };
+}
+
+function jwksUrlProblem(text: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return `"${text}" is not a URL`;
+  }
+  if (url.protocol === "https:") return undefined;
+  const loopback = ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname);
+  if (url.protocol === "http:" && loopback) return undefined;
+  return `"${text}": keys are fetched over https (http only from this machine)`;
 }
 
 function routesOf(data: RawManifest, file: string, problems: ManifestProblem[]): RouteConfig[] {
@@ -197,6 +321,10 @@ function routesOf(data: RawManifest, file: string, problems: ManifestProblem[]):
       host: raw.host?.toLowerCase(),
       path: raw.path,
       function: raw.function,
+      ...(raw.auth === undefined
+        ? {}
+        : { auth: authMethodsOf(raw.auth, file, `${base}.auth`, problems) }),
+      ...(raw.scopes === undefined ? {} : { scopes: [...raw.scopes] }),
     };
     routes.push(route);
     at.set(route, i);

@@ -48,10 +48,12 @@ async function toEvent(request: Request, info: InvokeInfo): Promise<Record<strin
   const cookies: string[] = [];
   let route: string | undefined;
   let params: string | undefined;
+  let auth: string | undefined;
   request.headers.forEach((value, name) => {
     if (name === "cookie") cookies.push(...value.split(/;\s*/).filter((c) => c.length > 0));
     else if (name === "x-litefaas-route") route = value;
     else if (name === "x-litefaas-params") params = value;
+    else if (name === "x-litefaas-auth") auth = value;
     else headers[name] = value;
   });
   const routeKey = route === undefined ? "$default" : awsRouteKey(route);
@@ -90,6 +92,14 @@ async function toEvent(request: Request, info: InvokeInfo): Promise<Record<strin
     isBase64Encoded: false,
   };
   if (cookies.length > 0) event["cookies"] = cookies;
+  if (auth !== undefined) {
+    // as API Gateway's JWT authorizer shows it; an API key as a Lambda authorizer's context
+    const identity = JSON.parse(auth) as { type: string; scopes: string[]; claims?: unknown };
+    (event["requestContext"] as Record<string, unknown>)["authorizer"] =
+      identity.type === "jwt"
+        ? { jwt: { claims: identity.claims, scopes: identity.scopes } }
+        : { lambda: identity };
+  }
   const pathParameters = awsPathParameters(params);
   if (pathParameters !== undefined) event["pathParameters"] = pathParameters;
   if (Object.keys(query).length > 0) event["queryStringParameters"] = query;

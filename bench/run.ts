@@ -5,11 +5,13 @@
 //   4. kv: binding calls from inside a function, SQLite and NATS
 //   5. events: throughput through a consumer function and publish→handler latency, SQLite and
 //      NATS, beside raw JetStream
+//   6. gateway: hello world through a plain route and one with JWT + rate limit + CORS
 // Results print as a table with ratios and are written to bench/results/<date>.json.
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { bindingFigures, type BindingFigures } from "./bindings.js";
 import { eventFigures, rawJetStream, type EventFigures } from "./events.js";
+import { gatewayFigures } from "./gateway.js";
 import { coldStarts, memoryAtScale } from "./scale.js";
 import { startBareNode, startLitefaas, startWorkerd, type Server } from "./servers.js";
 import { requireWrk, wrk, type WrkResult } from "./wrk.js";
@@ -173,6 +175,29 @@ async function main() {
               ["raw JetStream (no platform)", "", String(Math.round(raw.eventsPerSec)), "", "", ""],
             ]),
       ])}\n`,
+    );
+  }
+  if (wanted("gateway")) {
+    requireWrk();
+    process.stdout.write(`\ngateway cost, wrk -t1 -c${CONNECTIONS} -d${DURATION}:\n`);
+    const g = await gatewayFigures(DURATION, CONNECTIONS);
+    report["gateway"] = g;
+    process.stdout.write(
+      `${formatTable([
+        ["route", "req/s", "p50", "p99 (target ≤ 5 ms)"],
+        [
+          "plain",
+          String(Math.round(g.plain.rps)),
+          `${g.plain.p50Ms.toFixed(2)} ms`,
+          `${g.plain.p99Ms.toFixed(2)} ms`,
+        ],
+        [
+          "JWT + rate limit + CORS",
+          String(Math.round(g.guarded.rps)),
+          `${g.guarded.p50Ms.toFixed(2)} ms`,
+          `${g.guarded.p99Ms.toFixed(2)} ms`,
+        ],
+      ])}\ncost: ${(g.cost * 100).toFixed(1)} % of throughput (target ≤ 15 %)\n`,
     );
   }
   const dir = join(ROOT, "bench/results");

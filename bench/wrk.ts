@@ -18,10 +18,15 @@ export function requireWrk(): void {
   }
 }
 
-export function wrk(url: string, duration: string, connections: number): Promise<WrkResult> {
-  const out = execFileSync("wrk", ["-t1", `-c${connections}`, `-d${duration}`, "--latency", url], {
-    encoding: "utf8",
-  });
+export function wrk(
+  url: string,
+  duration: string,
+  connections: number,
+  headers: string[] = [],
+): Promise<WrkResult> {
+  const args = ["-t1", `-c${connections}`, `-d${duration}`, "--latency"];
+  for (const header of headers) args.push("-H", header);
+  const out = execFileSync("wrk", [...args, url], { encoding: "utf8" });
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? "NaN");
   const errors =
     Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? "0") +

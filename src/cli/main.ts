@@ -21,6 +21,7 @@ usage: litefaas <command> [options]
 
   up [--port 8080] [--host 127.0.0.1] [--data ./.litefaas] [--deploy <dir>]... [--examples]
      [--nats nats://127.0.0.1:4222] [--postgres postgres://user@host/db]
+     [--trusted-proxies 10.0.0.0/8,::1]   believe X-Forwarded-For from these peers only
                                    run the platform (gateway, admin API, runtimes) in one process
   deploy [dir]                     bundle the project in dir (default .) and deploy it
   invoke <project>/<function> [--method GET] [--path /] [--data <text|@file>] [--header "k: v"]...
@@ -87,6 +88,7 @@ const options = {
   routes: { type: "string" },
   scopes: { type: "string" },
   expires: { type: "string" },
+  "trusted-proxies": { type: "string" },
 } as const;
 
 export type Flags = ReturnType<typeof parse>["values"];

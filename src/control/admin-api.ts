@@ -87,6 +87,7 @@ export function createAdminApi(deps: AdminDeps) {
               auth:
                 r.auth === undefined ? "default" : r.auth.length === 0 ? "none" : r.auth.join(","),
               scopes: r.scopes ?? [],
+              rateLimits: r.rateLimits ?? [],
             })),
         });
       },

@@ -183,7 +183,10 @@ export class Deployer {
     for (const { entry, changed } of staged) if (changed) await this.prepare(entry);
     for (const { entry, changed } of staged) if (changed) await this.registry.setLive(entry);
     // routes last: they point at versions that are live by now, and change in one swap
-    await this.registry.deployRoutes(manifest.project, names, manifest.routes, manifest.auth);
+    await this.registry.deployRoutes(manifest.project, names, manifest.routes, {
+      auth: manifest.auth,
+      rateLimits: manifest.rateLimits,
+    });
     return {
       project: manifest.project,
       functions: staged.map(({ entry, changed }) => ({

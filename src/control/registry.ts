@@ -3,7 +3,7 @@
 import type { KvBucket, KvPort } from "../ports/kv.js";
 import { LitefaasError } from "../shared/errors.js";
 import type { FunctionConfig } from "../shared/manifest/types.js";
-import type { AuthConfig, RouteConfig } from "../shared/routes.js";
+import type { AuthConfig, RateLimitPolicy, RouteConfig } from "../shared/routes.js";
 import type { FunctionVersion } from "../runtimes/types.js";
 
 export interface VersionRecord extends FunctionVersion {
@@ -30,6 +30,8 @@ export interface ProjectRecord {
   routes: RouteConfig[];
   /** Set by the last deploy whose manifest had an auth section. */
   auth?: AuthConfig | undefined;
+  /** Set by the last deploy whose manifest had a rateLimits section. */
+  rateLimits?: RateLimitPolicy[] | undefined;
   updatedAt: string;
 }
 
@@ -93,12 +95,22 @@ export class Registry {
     project: string,
     functions: string[],
     routes: RouteConfig[],
-    auth: AuthConfig | undefined,
+    settings: { auth: AuthConfig | undefined; rateLimits: RateLimitPolicy[] | undefined },
   ): Promise<void> {
-    const kept = (this.projects.get(project)?.routes ?? []).filter(
-      (r) => !functions.includes(r.function),
-    );
-    await this.setRoutes(project, [...kept, ...routes], auth ?? this.projects.get(project)?.auth);
+    const current = this.projects.get(project);
+    const kept = (current?.routes ?? []).filter((r) => !functions.includes(r.function));
+    await this.setRoutes(project, [...kept, ...routes], {
+      auth: settings.auth ?? current?.auth,
+      rateLimits: settings.rateLimits ?? current?.rateLimits,
+    });
+  }
+
+  /** Every project's rate limits and quotas, by project. */
+  rateLimits(): Map<string, RateLimitPolicy[]> {
+    const out = new Map<string, RateLimitPolicy[]>();
+    for (const p of this.projects.values())
+      if (p.rateLimits !== undefined) out.set(p.project, p.rateLimits);
+    return out;
   }
 
   /** Every project's authentication that has one. */
@@ -111,21 +123,27 @@ export class Registry {
   private async setRoutes(
     project: string,
     routes: RouteConfig[],
-    auth = this.projects.get(project)?.auth,
+    settings = {
+      auth: this.projects.get(project)?.auth,
+      rateLimits: this.projects.get(project)?.rateLimits,
+    },
   ): Promise<void> {
     const current = this.projects.get(project);
+    const { auth, rateLimits } = settings;
     if (
       JSON.stringify(current?.routes ?? []) === JSON.stringify(routes) &&
-      JSON.stringify(current?.auth) === JSON.stringify(auth)
+      JSON.stringify(current?.auth) === JSON.stringify(auth) &&
+      JSON.stringify(current?.rateLimits) === JSON.stringify(rateLimits)
     )
       return;
     const record: ProjectRecord = {
       project,
       routes,
       ...(auth === undefined ? {} : { auth }),
+      ...(rateLimits === undefined ? {} : { rateLimits }),
       updatedAt: new Date().toISOString(),
     };
-    if (routes.length === 0 && auth === undefined) {
+    if (routes.length === 0 && auth === undefined && rateLimits === undefined) {
       await this.bucket.delete(projectKey(project));
       this.projects.delete(project);
     } else {

@@ -24,7 +24,8 @@ export function sendError(
     "content-length": Buffer.byteLength(body),
     "x-request-id": requestId,
   };
-  if (e.status === 429 || e.status === 503) headers["retry-after"] = 1;
+  if ((e.status === 429 || e.status === 503) && extra["retry-after"] === undefined)
+    headers["retry-after"] = 1;
   res.writeHead(e.status, headers);
   res.end(body);
 }
@@ -51,15 +52,21 @@ export async function sendInvocation(
   response: InvocationResponse,
   requestId: string,
   headOnly: boolean,
+  /** Headers of the gateway's own, e.g. RateLimit-*: name, value, … */
+  extra: string[] = [],
 ): Promise<void> {
   const flat: string[] = [];
   const h = response.headers;
+  // where the gateway answers CORS for the route, the function's own answer would be a second one
+  const gatewayCors = extra[0] === "access-control-allow-origin";
   for (let i = 0; i + 1 < h.length; i += 2) {
     const name = h[i] as string;
-    if (FRAMING.has(name.toLowerCase())) continue;
+    const lower = name.toLowerCase();
+    if (FRAMING.has(lower)) continue;
+    if (gatewayCors && lower.startsWith("access-control-")) continue;
     flat.push(name, h[i + 1] as string);
   }
-  flat.push("x-request-id", requestId);
+  flat.push(...extra, "x-request-id", requestId);
   const body = response.body;
   if (body === null || typeof body === "string" || body instanceof Uint8Array) {
     const length =

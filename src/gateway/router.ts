@@ -36,6 +36,7 @@ export type RouteMatch =
 
 export class Router {
   private readonly routes: CompiledRoute[];
+  private readonly limitsByFunction = new Map<string, string[]>();
 
   constructor(routes: ProjectRoute[]) {
     const compiled: CompiledRoute[] = [];
@@ -47,6 +48,17 @@ export class Router {
       compiled.push({ route, segments, host, methods: route.methods, key: describeRoute(route) });
     }
     this.routes = compiled.sort(compareSpecificity);
+    for (const route of routes) {
+      if (route.rateLimits === undefined) continue;
+      const key = `${route.project}/${route.function}`;
+      const names = new Set([...(this.limitsByFunction.get(key) ?? []), ...route.rateLimits]);
+      this.limitsByFunction.set(key, [...names]);
+    }
+  }
+
+  /** Every limit a route to this function names: what its /fn/ URL is held to. */
+  limitsOf(project: string, fn: string): string[] | undefined {
+    return this.limitsByFunction.get(`${project}/${fn}`);
   }
 
   get size(): number {

@@ -6,7 +6,11 @@ import type { Socket } from "node:net";
 import { LitefaasError } from "../shared/errors.js";
 import type { AsyncInvoker, Invoker } from "../invoke/index.js";
 import type { FunctionVersion, InvocationRequest } from "../runtimes/types.js";
-import type { Access, Authenticator } from "./auth/authenticate.js";
+import type { RateLimitPolicy } from "../shared/routes.js";
+import { corsHeaders, preflightHeaders } from "./cors.js";
+import type { Access, Authenticator, Identity } from "./auth/authenticate.js";
+import type { ClientAddress } from "./limits/client-ip.js";
+import type { LimitVerdict, RateLimiter } from "./limits/rate-limiter.js";
 import type { Router } from "./router.js";
 import { sendError, sendInvocation, sendJson } from "./respond.js";
 import { readBody } from "./read-body.js";
@@ -23,6 +27,10 @@ export interface GatewayOptions {
   router(): Router;
   /** Who may call what, as the projects' manifests say now. */
   auth(): Authenticator;
+  /** The rate limiter, and the projects' limits as their manifests say now. */
+  limits(): { limiter: RateLimiter; policies: Map<string, RateLimitPolicy[]> };
+  /** The client's address, through trusted proxies. */
+  clientAddress: ClientAddress;
 }
 
 /** Headers the gateway sets for the function; a client's copies are dropped, never passed on. */
@@ -135,6 +143,9 @@ export class Gateway {
     const query = url.indexOf("?");
     const path = query === -1 ? url : url.slice(0, query);
     const method = req.method ?? "GET";
+    const origin = req.headers.origin;
+    if (method === "OPTIONS" && origin !== undefined && this.preflight(req, res, path, requestId))
+      return;
     const routed = this.options.router().match(method, req.headers.host, path);
     if (routed === undefined) {
       req.resume();
@@ -170,11 +181,14 @@ export class Gateway {
     const host = req.headers.host ?? "localhost";
     const headers = incomingHeaders(req.rawHeaders);
     headers.push("x-litefaas-route", routed.key, "x-litefaas-params", asciiJson(routed.params));
-    const access: Access = {
+    const access: Access & Limited = {
       project: route.project,
       routePath: route.path,
       auth: route.auth,
       scopes: route.scopes,
+      rateLimits: route.rateLimits,
+      routeKey: `${route.project} ${routed.key}`,
+      cors: corsHeaders(route.cors, origin),
     };
     this.dispatch(req, res, fn, access, route.function, requestId, {
       method: routed.method,
@@ -182,6 +196,33 @@ export class Gateway {
       headers,
       cancel,
     }).catch((error: unknown) => sendError(res, error, requestId));
+  }
+
+  /** A CORS preflight for a route that allows CORS: answered here, before authentication. */
+  private preflight(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    requestId: string,
+  ): boolean {
+    const asked = req.headers["access-control-request-method"];
+    const origin = req.headers.origin;
+    if (typeof asked !== "string" || origin === undefined) return false;
+    const method = asked.toUpperCase();
+    const target = this.options.router().match(method, req.headers.host, path);
+    if (target?.kind !== "route" || target.route.cors === undefined) return false;
+    req.resume();
+    const headers = preflightHeaders(
+      target.route.cors,
+      target.route.methods,
+      origin,
+      method,
+      req.headers["access-control-request-headers"],
+    );
+    // not allowed: an answer without the headers, which the browser takes as a refusal
+    res.writeHead(204, { ...headers, "x-request-id": requestId });
+    res.end();
+    return true;
   }
 
   private async invoke(
@@ -216,7 +257,15 @@ export class Gateway {
       req,
       res,
       this.options.invoker.resolve(project, name),
-      { project, routePath: undefined, auth: undefined, scopes: undefined },
+      {
+        project,
+        routePath: undefined,
+        auth: undefined,
+        scopes: undefined,
+        // no looser than the function's routes: every limit they name holds here too
+        rateLimits: this.options.router().limitsOf(project, name),
+        routeKey: `${project} /fn/${name}`,
+      },
       name,
       requestId,
       {
@@ -233,13 +282,15 @@ export class Gateway {
     req: IncomingMessage,
     res: ServerResponse,
     fn: FunctionVersion | undefined,
-    access: Access,
+    access: Access & Partial<Limited>,
     name: string,
     requestId: string,
     target: Pick<InvocationRequest, "method" | "url" | "headers" | "cancel">,
   ) {
     const { project } = access;
+    const sourceIp = this.options.clientAddress.of(req);
     const authenticator = this.options.auth();
+    let identity: Identity | undefined;
     if (authenticator.required(access).length > 0) {
       const apiKey = req.headers["x-api-key"];
       const outcome = await authenticator.authenticate(
@@ -249,11 +300,52 @@ export class Gateway {
       );
       if (!outcome.ok) {
         req.resume();
-        sendError(res, outcome.error, requestId, { "www-authenticate": outcome.challenge });
+        sendError(res, outcome.error, requestId, {
+          ...asRecord(access.cors ?? []),
+          "www-authenticate": outcome.challenge,
+        });
         return;
       }
-      if (outcome.identity !== undefined)
-        target.headers.push("x-litefaas-auth", asciiJson(outcome.identity));
+      identity = outcome.identity;
+      if (identity !== undefined) target.headers.push("x-litefaas-auth", identityHeader(identity));
+    }
+    // the gateway's own response headers: CORS first, then the rate limits'
+    const limitHeaders: string[] = [...(access.cors ?? [])];
+    if (access.rateLimits !== undefined && access.rateLimits.length > 0) {
+      const { limiter, policies } = this.options.limits();
+      const declared = policies.get(project) ?? [];
+      const applied = access.rateLimits.flatMap((n) => declared.filter((p) => p.name === n));
+      const verdict = limiter.take(applied, (policy) =>
+        policy.by === "route"
+          ? (access.routeKey ?? "")
+          : policy.by === "ip" || identity === undefined
+            ? `ip ${sourceIp}`
+            : identity.type === "api-key"
+              ? `key ${identity.keyId}`
+              : `sub ${identity.subject ?? ""}`,
+      );
+      if (verdict !== undefined) {
+        limitHeaders.push(...rateLimitHeaders(verdict));
+        if (!verdict.ok) {
+          req.resume();
+          const headers: Record<string, string> = {
+            "retry-after": String(verdict.retryAfterSeconds),
+          };
+          for (let i = 0; i < limitHeaders.length; i += 2)
+            headers[limitHeaders[i] ?? ""] = limitHeaders[i + 1] ?? "";
+          sendError(
+            res,
+            new LitefaasError(
+              "RATE_LIMITED",
+              `${verdict.policy.kind === "quota" ? "quota" : "rate limit"} ${verdict.policy.name} is used up`,
+              { fix: `retry after ${verdict.retryAfterSeconds} s` },
+            ),
+            requestId,
+            headers,
+          );
+          return;
+        }
+      }
     }
     if (fn === undefined) {
       req.resume();
@@ -272,7 +364,7 @@ export class Gateway {
       id: requestId,
       url,
       body,
-      sourceIp: req.socket.remoteAddress ?? "",
+      sourceIp,
     };
     const mode = req.headers["x-litefaas-invocation"];
     if (asyncQuery || (typeof mode === "string" && mode.toLowerCase() === "async")) {
@@ -281,14 +373,14 @@ export class Gateway {
         ...(typeof key === "string" ? { idempotencyKey: key } : {}),
       });
       const statusUrl = `/invocations/${record.id}`;
-      sendJson(res, 202, { id: record.id, status: record.status, statusUrl }, requestId, {
-        location: statusUrl,
-        ...(replayed ? { "idempotent-replayed": "true" } : {}),
-      });
+      const extra = asRecord(limitHeaders);
+      extra["location"] = statusUrl;
+      if (replayed) extra["idempotent-replayed"] = "true";
+      sendJson(res, 202, { id: record.id, status: record.status, statusUrl }, requestId, extra);
       return;
     }
     const response = await this.options.invoker.invoke(fn, request);
-    await sendInvocation(res, response, requestId, req.method === "HEAD");
+    await sendInvocation(res, response, requestId, req.method === "HEAD", limitHeaders);
   }
 
   /** GET /invocations/<id>: an async invocation's record; the id is the capability. */
@@ -317,6 +409,36 @@ function withoutAsyncParam(search: string): string {
   return kept.length === 0 ? "" : `?${kept.join("&")}`;
 }
 
+/** What a route request carries to dispatch beyond who may call it. */
+interface Limited {
+  rateLimits: string[] | undefined;
+  /** Counts "by: route" limits: the project and the route as matched. */
+  routeKey: string;
+  /** CORS headers for this request's origin (flat), [] when none apply. */
+  cors: string[];
+}
+
+/** Flat headers (name, value, …) as a record; a repeated name keeps its last value. */
+function asRecord(flat: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i] ?? ""] = flat[i + 1] ?? "";
+  return out;
+}
+
+/** The IETF draft's RateLimit-Limit/-Remaining/-Reset, for the policy closest to refusing. */
+function rateLimitHeaders(verdict: LimitVerdict): string[] {
+  const { policy } = verdict;
+  const limit = policy.kind === "quota" ? policy.limit : policy.burst;
+  return [
+    "ratelimit-limit",
+    String(limit),
+    "ratelimit-remaining",
+    String(verdict.remaining),
+    "ratelimit-reset",
+    String(verdict.resetSeconds),
+  ];
+}
+
 /** The client's headers minus the ones only the gateway may set. */
 function incomingHeaders(raw: string[]): string[] {
   const out: string[] = [];
@@ -327,6 +449,17 @@ function incomingHeaders(raw: string[]): string[] {
     out.push(name, raw[i + 1] as string);
   }
   return out;
+}
+
+/** An identity's header form, made once per identity (a verified token's is kept). */
+const identityHeaders = new WeakMap<Identity, string>();
+function identityHeader(identity: Identity): string {
+  let header = identityHeaders.get(identity);
+  if (header === undefined) {
+    header = asciiJson(identity);
+    identityHeaders.set(identity, header);
+  }
+  return header;
 }
 
 /** JSON a header can carry: anything past ASCII as \uXXXX (JSON.parse reads it back). */

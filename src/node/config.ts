@@ -19,6 +19,8 @@ export interface NodeConfig {
   nats: string | undefined;
   /** PostgreSQL for the functions' SQL databases; SQLite files when absent. */
   postgres: string | undefined;
+  /** Proxies whose X-Forwarded-For is believed (addresses and CIDR ranges). */
+  trustedProxies: string[];
 }
 
 export interface ConfigInput {
@@ -31,6 +33,7 @@ export interface ConfigInput {
   drainMs?: string | undefined;
   nats?: string | undefined;
   postgres?: string | undefined;
+  trustedProxies?: string | undefined;
 }
 
 export function buildConfig(
@@ -52,6 +55,10 @@ export function buildConfig(
       ["nats:", "tls:", "ws:", "wss:"],
       "nats://127.0.0.1:4222",
     ),
+    trustedProxies: (input.trustedProxies ?? env["LITEFAAS_TRUSTED_PROXIES"] ?? "")
+      .split(",")
+      .map((p) => p.trim())
+      .filter((p) => p !== ""),
     postgres: url(
       "--postgres",
       input.postgres ?? env["LITEFAAS_POSTGRES"],

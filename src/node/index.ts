@@ -1,6 +1,7 @@
 // The composition root: the only place that picks backends and wires the parts together.
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import type { BusPort } from "../ports/bus.js";
 import { join } from "node:path";
 import { openFileBlobs } from "../backends/file-blobs/index.js";
 import { createMemoryBus } from "../backends/memory-bus/index.js";
@@ -23,6 +24,8 @@ import { Registry } from "../control/registry.js";
 import { Gateway } from "../gateway/server.js";
 import { Router } from "../gateway/router.js";
 import { Authenticator } from "../gateway/auth/authenticate.js";
+import { ClientAddress } from "../gateway/limits/client-ip.js";
+import { RateLimiter } from "../gateway/limits/rate-limiter.js";
 import { ApiKeys } from "../control/api-keys.js";
 import { createLocalInvoker } from "../invoke/index.js";
 import { LogStore } from "../observe/logs.js";
@@ -67,6 +70,8 @@ export async function startNode(
   const logs = await LogStore.open(join(config.dataDir, "logs"));
   const registry = await Registry.open(kv);
   const apiKeys = await ApiKeys.open(kv);
+  const clientAddress = trustedProxies(config.trustedProxies);
+  const limiter = sharedRateLimiter(bus);
 
   let url = "";
   const platformAddresses: Array<{ host: string; port: number }> = [];
@@ -120,10 +125,12 @@ export async function startNode(
   const checkKey = (presented: string) => apiKeys.check(presented);
   let router = new Router(registry.routes());
   let authenticator = new Authenticator(registry.auths(), checkKey);
+  let limitPolicies = registry.rateLimits();
   registry.onChange((event) => {
     if (event.kind === "routes") {
       router = new Router(registry.routes());
       authenticator = new Authenticator(registry.auths(), checkKey);
+      limitPolicies = registry.rateLimits();
       return;
     }
     if (event.kind === "removed") {
@@ -150,6 +157,8 @@ export async function startNode(
     isReady: () => ready,
     router: () => router,
     auth: () => authenticator,
+    limits: () => ({ limiter, policies: limitPolicies }),
+    clientAddress,
     admin: createAdminApi({
       token,
       apiKeys,
@@ -213,6 +222,7 @@ export async function startNode(
         await runtime.close();
         await logs.close();
         apiKeys.close();
+        limiter.close();
         await kv.close();
         await queue.close();
         await functionKv.close();
@@ -222,6 +232,39 @@ export async function startNode(
         await blobs.close();
       })()),
   };
+}
+
+function trustedProxies(entries: string[]): ClientAddress {
+  try {
+    return new ClientAddress(entries);
+  } catch (error) {
+    throw new LitefaasError("INVALID_REQUEST", `--trusted-proxies: ${(error as Error).message}`, {
+      fix: "list addresses or CIDR ranges separated by commas, e.g. 10.0.0.0/8,127.0.0.1",
+    });
+  }
+}
+
+/**
+ * One rate limiter per process; processes sharing a bus (NATS) tell each other what they
+ * admitted, so a limit holds for the cluster (rate-limiter.ts says how closely).
+ */
+function sharedRateLimiter(bus: BusPort): RateLimiter {
+  const subject = "litefaas.gateway.limits";
+  const self = randomUUID();
+  const limiter: RateLimiter = new RateLimiter({
+    send: (entries) =>
+      void bus
+        .publish(subject, new TextEncoder().encode(JSON.stringify({ from: self, entries })))
+        .catch(() => undefined), // a lost share means a little overshoot, never a refusal
+  });
+  bus.subscribe(subject, (message) => {
+    const shared = JSON.parse(new TextDecoder().decode(message.data)) as {
+      from: string;
+      entries: Array<[string, number, number?]>;
+    };
+    if (shared.from !== self) limiter.absorb(shared.entries);
+  });
+  return limiter;
 }
 
 /** The backends of functions' own stores: embedded by default, NATS and PostgreSQL when given. */

@@ -17,6 +17,7 @@ export const catalog = {
   BODY_TOO_LARGE: { status: 413, kind: "user", title: "Request body too large" },
   SHUTTING_DOWN: { status: 503, kind: "system", title: "The platform is shutting down" },
   THROTTLED: { status: 429, kind: "user", title: "The function is at its concurrency limit" },
+  RATE_LIMITED: { status: 429, kind: "user", title: "A rate limit or quota is used up" },
   AUTH_REQUIRED: { status: 401, kind: "user", title: "This route needs an API key or a token" },
   AUTH_INVALID: { status: 401, kind: "user", title: "The API key or token is not valid" },
   FORBIDDEN: { status: 403, kind: "user", title: "The caller may not call this route" },

@@ -15,7 +15,32 @@ export interface RouteConfig {
   auth?: AuthMethod[] | undefined;
   /** Scopes the caller's token or key must all carry (403 otherwise). */
   scopes?: string[];
+  /** Names of the project's rate limits and quotas that apply; all must admit. */
+  rateLimits?: string[];
+  /** Cross-origin requests from browsers: allowed as this says; none when absent. */
+  cors?: CorsConfig;
 }
+
+export interface CorsConfig {
+  /** "*" for any origin, or origins such as "https://app.example.com" ("https://*.example.com"). */
+  origins: "*" | string[];
+  /** What a preflight may ask for; undefined: the route's own methods. */
+  methods: string[] | undefined;
+  /** Request headers allowed; undefined: whatever the preflight asks for. */
+  headers: string[] | undefined;
+  /** Response headers a browser script may read beyond the safelisted ones. */
+  exposeHeaders: string[];
+  credentials: boolean;
+  maxAgeSeconds: number;
+}
+
+/** Who a limit counts apart: everyone on the route together, each caller, each client IP. */
+export type LimitScope = "route" | "caller" | "ip";
+
+/** A project's named limit: a token bucket, or a quota over a fixed window. */
+export type RateLimitPolicy =
+  | { kind: "rate"; key: string; name: string; rate: number; burst: number; by: LimitScope }
+  | { kind: "quota"; key: string; name: string; limit: number; periodMs: number; by: LimitScope };
 
 export type AuthMethod = "api-key" | "jwt";
 

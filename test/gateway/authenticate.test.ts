@@ -613,3 +613,45 @@ void describe("authenticate: a route taking an API key or a JWT", () => {
     assert.ok(!challenge.includes("error="), challenge);
   });
 });
+
+void describe("authenticate: verified tokens kept", () => {
+  before(() => {
+    process.env[SECRET_ENV] = SECRET;
+  });
+  after(() => {
+    delete process.env[SECRET_ENV];
+  });
+  void it("checks exp again on every use of a token it verified before", async () => {
+    const authenticator = hsAuthenticator();
+    mock.timers.enable({ apis: ["Date"], now: Date.now() });
+    try {
+      const token = await hsToken({}, { exp: nowSeconds() + 5 });
+      accepted(await authenticator.authenticate(access(), `Bearer ${token}`, undefined));
+      // past exp and the 30 s skew: the kept verification does not carry it through
+      mock.timers.tick(40_000);
+      invalidToken(await authenticator.authenticate(access(), `Bearer ${token}`, undefined));
+    } finally {
+      mock.timers.reset();
+    }
+  });
+
+  void it("gives the same identity for the same token, and keeps another token apart", async () => {
+    const authenticator = hsAuthenticator();
+    const token = await hsToken({ scope: "a" });
+    const first = accepted(
+      await authenticator.authenticate(access(), `Bearer ${token}`, undefined),
+    );
+    const again = accepted(
+      await authenticator.authenticate(access(), `Bearer ${token}`, undefined),
+    );
+    assert.equal(again, first);
+    const other = accepted(
+      await authenticator.authenticate(
+        access(),
+        `Bearer ${await hsToken({ scope: "b" })}`,
+        undefined,
+      ),
+    );
+    assert.deepEqual(other.scopes, ["b"]);
+  });
+});

@@ -84,6 +84,25 @@ describe("authentication", () => {
     assert.equal(await calls(), before);
   });
 
+  it("answers a CORS preflight without a key, and lets the page read a 401", async () => {
+    const preflight = await platform.fetch("/cors-keyed", {
+      method: "OPTIONS",
+      headers: {
+        origin: "https://app.example.com",
+        "access-control-request-method": "GET",
+        "access-control-request-headers": "x-api-key",
+      },
+    });
+    assert.equal(preflight.status, 204);
+    assert.equal(preflight.headers.get("access-control-allow-origin"), "https://app.example.com");
+    assert.equal(preflight.headers.get("access-control-allow-headers"), "x-api-key");
+    const refused = await platform.fetch("/cors-keyed", {
+      headers: { origin: "https://app.example.com" },
+    });
+    assert.equal(refused.status, 401);
+    assert.equal(refused.headers.get("access-control-allow-origin"), "https://app.example.com");
+  });
+
   it("creates a key shown once, lists it without the secret, and keeps only its hash", async () => {
     const { id, key } = await createKey("guarded", "--name", "ci");
     assert.match(key, /^lfk_[a-z0-9]{12}_[A-Za-z0-9_-]{43}$/);

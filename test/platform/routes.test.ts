@@ -161,6 +161,60 @@ describe("routes", () => {
     });
   });
 
+  it("answers a CORS preflight itself, for allowed origins only", async () => {
+    const preflight = (origin: string) =>
+      platform.fetch("/cors/doc", {
+        method: "OPTIONS",
+        headers: {
+          origin,
+          "access-control-request-method": "PUT",
+          "access-control-request-headers": "Content-Type, X-Custom",
+        },
+      });
+    const allowed = await preflight("https://app.example.com");
+    assert.equal(allowed.status, 204);
+    assert.equal(allowed.headers.get("access-control-allow-origin"), "https://app.example.com");
+    assert.equal(allowed.headers.get("access-control-allow-methods"), "PUT");
+    assert.equal(allowed.headers.get("access-control-allow-headers"), "content-type, x-custom");
+    assert.equal(allowed.headers.get("access-control-allow-credentials"), "true");
+    assert.equal(allowed.headers.get("access-control-max-age"), "600");
+    assert.equal(
+      (await preflight("https://a.b.example.org")).headers.get("access-control-allow-origin"),
+      "https://a.b.example.org",
+    );
+    for (const origin of [
+      "https://evil.example",
+      "https://example.org",
+      "http://app.example.com",
+    ]) {
+      const refused = await preflight(origin);
+      assert.equal(refused.status, 204, origin);
+      assert.equal(refused.headers.get("access-control-allow-origin"), null, origin);
+    }
+  });
+
+  it("adds CORS headers to answers for allowed origins, replacing the function's own", async () => {
+    const res = await platform.fetch("/cors/doc", {
+      headers: { origin: "https://app.example.com" },
+    });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("access-control-allow-origin"), "https://app.example.com");
+    assert.equal(res.headers.get("access-control-allow-credentials"), "true");
+    assert.equal(res.headers.get("access-control-expose-headers"), "x-answered-by");
+    assert.match(res.headers.get("vary") ?? "", /Origin/);
+    const other = await platform.fetch("/cors/doc", {
+      headers: { origin: "https://evil.example" },
+    });
+    assert.equal(other.headers.get("access-control-allow-origin"), null);
+    const open = await platform.fetch("/open", { headers: { origin: "https://anywhere.example" } });
+    assert.equal(open.headers.get("access-control-allow-origin"), "*");
+    // a route without cors says nothing to browsers
+    const plain = await platform.fetch("/users/1", {
+      headers: { origin: "https://app.example.com" },
+    });
+    assert.equal(plain.headers.get("access-control-allow-origin"), null);
+  });
+
   it("answers 404 ROUTE_NOT_FOUND where no route matches", async () => {
     const res = await platform.fetch("/nothing/here");
     assert.equal(res.status, 404);
@@ -243,6 +297,8 @@ describe("routes", () => {
         "/documents/* files",
         "/users/:id api",
         "/lambda/:id/* legacy",
+        "/cors/* files",
+        "/open files",
       ],
     );
 

@@ -189,3 +189,105 @@ void describe("manifest: routes", () => {
     );
   });
 });
+
+void describe("manifest: rate limits", () => {
+  const limited = (rateLimits: unknown, rateLimit: unknown = "steady") =>
+    withRoutes([{ path: "/a", function: "users", rateLimit }]) as Record<string, unknown> & {
+      rateLimits?: unknown;
+    };
+
+  void it("normalizes rates to per second, with the burst defaulting to the rate's count", () => {
+    const data = {
+      ...limited({}),
+      rateLimits: { steady: { rate: "120/m" }, daily: { quota: "500/day", by: "ip" } },
+    };
+    const result = validateManifest(data, FILE);
+    if ("problems" in result) return assert.fail(JSON.stringify(result.problems));
+    assert.deepEqual(result.manifest.rateLimits, [
+      { kind: "rate", key: "shop/steady", name: "steady", rate: 2, burst: 120, by: "caller" },
+      {
+        kind: "quota",
+        key: "shop/daily",
+        name: "daily",
+        limit: 500,
+        periodMs: 86_400_000,
+        by: "ip",
+      },
+    ]);
+    assert.deepEqual(result.manifest.routes[0]?.rateLimits, ["steady"]);
+  });
+
+  void it("refuses a route naming a limit the manifest does not declare", () => {
+    const found = problem({ ...limited({}), rateLimits: { other: { rate: "1/s" } } });
+    assert.equal(found.path, "routes.0.rateLimit");
+    assert.match(found.problem, /no rate limit "steady"/);
+    assert.match(found.fix, /other/);
+  });
+
+  void it("refuses a limit with both or neither of rate and quota, and a quota with a burst", () => {
+    for (const spec of [{}, { rate: "1/s", quota: "5/day" }]) {
+      const found = problem({ ...limited({}), rateLimits: { steady: spec } });
+      assert.equal(found.path, "rateLimits.steady");
+      assert.match(found.problem, /exactly one of rate and quota/);
+    }
+    const burst = problem({ ...limited({}), rateLimits: { steady: { quota: "5/day", burst: 2 } } });
+    assert.equal(burst.path, "rateLimits.steady.burst");
+  });
+
+  void it("refuses a rate written another way", () => {
+    const found = problem({ ...limited({}), rateLimits: { steady: { rate: "10 per second" } } });
+    assert.equal(found.path, "rateLimits.steady.rate");
+  });
+});
+
+void describe("manifest: cors", () => {
+  const withCors = (cors: unknown) => withRoutes([{ path: "/a", function: "users", cors }]);
+
+  void it("makes cors: true any origin without credentials, and normalizes a full spec", () => {
+    assert.deepEqual(routes(withCors(true))[0]?.cors, {
+      origins: "*",
+      methods: undefined,
+      headers: undefined,
+      exposeHeaders: [],
+      credentials: false,
+      maxAgeSeconds: 5,
+    });
+    assert.deepEqual(
+      routes(
+        withCors({
+          origins: ["https://App.example.com", "https://*.example.org:8443"],
+          methods: ["get", "POST"],
+          headers: ["Content-Type"],
+          credentials: true,
+          maxAge: "10m",
+        }),
+      )[0]?.cors,
+      {
+        origins: ["https://app.example.com", "https://*.example.org:8443"],
+        methods: ["GET", "POST"],
+        headers: ["content-type"],
+        exposeHeaders: [],
+        credentials: true,
+        maxAgeSeconds: 600,
+      },
+    );
+    assert.equal(routes(withCors(false))[0]?.cors, undefined);
+  });
+
+  void it("refuses credentials for any origin", () => {
+    const found = problem(withCors({ credentials: true }));
+    assert.equal(found.path, "routes.0.cors.credentials");
+    assert.match(found.problem, /browsers refuse it/);
+  });
+
+  void it("refuses an origin with a path, and a header name with a space", () => {
+    assert.equal(
+      problem(withCors({ origins: ["https://app.example.com/x"] })).path,
+      "routes.0.cors.origins",
+    );
+    assert.match(
+      problem(withCors({ headers: ["x custom"] })).problem,
+      /not a header name: x custom/,
+    );
+  });
+});

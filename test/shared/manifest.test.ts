@@ -129,6 +129,7 @@ void describe("manifest: valid manifests", () => {
       },
       routes: [],
       auth: undefined,
+      rateLimits: undefined,
     });
   });
 
@@ -261,7 +262,7 @@ void describe("manifest: every problem says file, path, line, what and how to fi
     );
     assert.deepEqual([top.path, top.line], ["functons", 5]);
     assert.match(top.problem, /unknown field "functons"/);
-    assert.match(top.fix, /allowed here: project, routes, auth, functions$/);
+    assert.match(top.fix, /allowed here: project, routes, rateLimits, auth, functions$/);
 
     const inFunction = onlyProblem(minimal("    limit:", "      memory: 256"));
     assert.deepEqual([inFunction.path, inFunction.line], ["functions.hello.limit", 5]);

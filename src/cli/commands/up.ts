@@ -28,6 +28,7 @@ export async function upCommand(flags: Flags): Promise<number> {
       drainMs: flags["drain-ms"],
       nats: flags.nats,
       postgres: flags.postgres,
+      trustedProxies: flags["trusted-proxies"],
     },
     process.env,
   );

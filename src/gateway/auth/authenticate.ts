@@ -25,9 +25,15 @@ export type CheckKey = (
   presented: string,
 ) => { ok: true; key: PresentedKey } | { ok: false; reason: string };
 
+type JwtIdentity = {
+  type: "jwt";
+  subject: string | undefined;
+  scopes: string[];
+  claims: JWTPayload;
+};
+
 export type Identity =
-  | { type: "api-key"; keyId: string; name: string; scopes: string[] }
-  | { type: "jwt"; subject: string | undefined; scopes: string[]; claims: JWTPayload };
+  { type: "api-key"; keyId: string; name: string; scopes: string[] } | JwtIdentity;
 
 /** What a request asks for: its project, and the route's own auth and scopes when it has one. */
 export interface Access {
@@ -48,7 +54,20 @@ export type AuthOutcome =
  */
 const jwksByUrl = new Map<string, JWTVerifyGetKey>();
 
+/** Verified tokens kept, at most: enough for the callers of a busy minute, bounded in memory. */
+const VERIFIED_MAX = 10_000;
+/** A verified token is trusted again without its signature for this long, at most. */
+const VERIFIED_MS = 60_000;
+
 export class Authenticator {
+  /**
+   * Tokens whose signature and claims verified, by the token itself: a client sends the same
+   * token on every request, and checking an HMAC or a signature each time cost more than the
+   * rest of the gateway. exp and nbf are checked again on every use; a new deploy of the
+   * project's auth makes a new Authenticator, so changed settings apply at once.
+   */
+  private readonly verified = new Map<string, { identity: JwtIdentity; until: number }>();
+
   constructor(
     private readonly projects: Map<string, AuthConfig>,
     private readonly checkKey: CheckKey,
@@ -126,7 +145,7 @@ export class Authenticator {
       }
       identity = { type: "api-key", keyId: k.id, name: k.name, scopes: k.scopes };
     } else {
-      const verified = await verifyJwt(token ?? "", config?.jwt);
+      const verified = await this.verifyCached(token ?? "", config?.jwt);
       if (!verified.ok)
         return refuse(
           "AUTH_INVALID",
@@ -134,13 +153,7 @@ export class Authenticator {
           challenge("invalid_token", verified.reason),
           { fix: "get a fresh token from the project's identity provider" },
         );
-      const claims = verified.claims;
-      identity = {
-        type: "jwt",
-        subject: claims.sub,
-        scopes: scopesOf(claims),
-        claims,
-      };
+      identity = verified.identity;
     }
     const missing = (access.scopes ?? []).filter((s) => !identity.scopes.includes(s));
     if (missing.length > 0) {
@@ -155,6 +168,45 @@ export class Authenticator {
     }
     return { ok: true, identity };
   }
+
+  private async verifyCached(
+    token: string,
+    config: JwtConfig | undefined,
+  ): Promise<{ ok: true; identity: JwtIdentity } | { ok: false; reason: string }> {
+    const now = Date.now();
+    const hit = this.verified.get(token);
+    if (hit !== undefined) {
+      if (hit.until > now && stillValid(hit.identity.claims, config?.clockSkewMs ?? 0, now))
+        return { ok: true, identity: hit.identity };
+      this.verified.delete(token);
+    }
+    const verified = await verifyJwt(token, config);
+    if (!verified.ok) return verified;
+    const { claims } = verified;
+    // one identity object per token: the gateway keeps its header form beside it
+    const identity: JwtIdentity = {
+      type: "jwt",
+      subject: claims.sub,
+      scopes: scopesOf(claims),
+      claims,
+    };
+    if (this.verified.size >= VERIFIED_MAX) {
+      // the oldest entry goes (a Map keeps insertion order)
+      const oldest = this.verified.keys().next().value;
+      if (oldest !== undefined) this.verified.delete(oldest);
+    }
+    this.verified.set(token, { identity, until: now + VERIFIED_MS });
+    return { ok: true, identity };
+  }
+}
+
+function stillValid(claims: JWTPayload, skewMs: number, now: number): boolean {
+  const s = now / 1000;
+  const skew = skewMs / 1000;
+  return (
+    (claims.exp === undefined || claims.exp > s - skew) &&
+    (claims.nbf === undefined || claims.nbf <= s + skew)
+  );
 }
 
 function refuse(

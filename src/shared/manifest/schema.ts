@@ -76,11 +76,81 @@ export const manifestSchema = {
           auth: oneOrMany(
             "Who may call the route: none, api-key, jwt, or a list of them (any one is enough); auth.default when absent.",
           ),
+          cors: {
+            type: ["boolean", "object"],
+            additionalProperties: false,
+            description:
+              "Let browsers call the route from other origins: true (any origin, no credentials) or { origins, methods, headers, exposeHeaders, credentials, maxAge }.",
+            properties: {
+              origins: oneOrMany(
+                'Allowed origins: "*", or origins such as https://app.example.com (https://*.example.com for its subdomains).',
+              ),
+              methods: {
+                type: "array",
+                items: { type: "string" },
+                description: "Methods a preflight may ask for (default: the route's).",
+              },
+              headers: {
+                type: "array",
+                items: { type: "string" },
+                description: "Request headers allowed (default: those the preflight asks for).",
+              },
+              exposeHeaders: {
+                type: "array",
+                items: { type: "string" },
+                description: "Response headers a browser script may read.",
+              },
+              credentials: {
+                type: "boolean",
+                description: "Allow cookies and Authorization (needs origins listed, not *).",
+              },
+              maxAge: duration(
+                "How long a browser may cache the preflight, e.g. 10m (default 5s).",
+              ),
+            },
+          },
+          rateLimit: oneOrMany(
+            "Name of a rate limit or quota under rateLimits, or a list of them: every one must admit the request.",
+          ),
           scopes: {
             type: "array",
             items: { type: "string", minLength: 1 },
             description:
               "Scopes the caller must all carry: in the JWT's scope or scp claim, or given to the API key (403 otherwise).",
+          },
+        },
+      },
+    },
+    rateLimits: {
+      type: "object",
+      description: "Named rate limits and quotas, for routes to name in rateLimit.",
+      propertyNames: { pattern: NAME_PATTERN },
+      additionalProperties: {
+        type: "object",
+        additionalProperties: false,
+        properties: {
+          rate: {
+            type: "string",
+            pattern: "^\\d+(\\.\\d+)?/(s|m|h|day)$",
+            description:
+              'A token bucket: requests per s, m, h or day, e.g. "10/s" (needs rate or quota, not both).',
+          },
+          burst: {
+            type: "integer",
+            minimum: 1,
+            description: "How many requests may come at once (default: the rate's count).",
+          },
+          quota: {
+            type: "string",
+            pattern: "^\\d+/(h|day)$",
+            description:
+              'A quota: requests per hour or day, e.g. "10000/day", counted in fixed windows.',
+          },
+          by: {
+            type: "string",
+            enum: ["route", "caller", "ip"],
+            description:
+              "Who is counted apart: the route as a whole, each caller (API key or JWT subject; the client IP when anonymous; the default) or each client IP.",
           },
         },
       },

@@ -1,4 +1,4 @@
-import type { AuthConfig, RouteConfig } from "../routes.js";
+import type { AuthConfig, RateLimitPolicy, RouteConfig } from "../routes.js";
 
 /** One function's configuration, normalized (defaults filled in, durations in ms). */
 export interface FunctionConfig {
@@ -48,6 +48,8 @@ export interface Manifest {
   routes: RouteConfig[];
   /** Undefined when the manifest has no auth section (the project's stays as it is). */
   auth: AuthConfig | undefined;
+  /** Undefined when the manifest has no rateLimits section (the project's stay as they are). */
+  rateLimits: RateLimitPolicy[] | undefined;
 }
 
 /** One thing wrong with a manifest: where, what, and how to fix it. */

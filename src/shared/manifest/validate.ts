@@ -13,6 +13,8 @@ import {
   parseHost,
   parsePath,
   type AuthMethod,
+  type CorsConfig,
+  type RateLimitPolicy,
   type RouteConfig,
 } from "../routes.js";
 import { manifestSchema } from "./schema.js";
@@ -47,6 +49,17 @@ interface RawRoute {
   host?: string;
   auth?: string | string[];
   scopes?: string[];
+  rateLimit?: string | string[];
+  cors?:
+    | boolean
+    | {
+        origins?: string | string[];
+        methods?: string[];
+        headers?: string[];
+        exposeHeaders?: string[];
+        credentials?: boolean;
+        maxAge?: string;
+      };
 }
 interface RawAuth {
   default?: string | string[];
@@ -59,11 +72,18 @@ interface RawAuth {
     clockSkew?: string;
   };
 }
+interface RawLimit {
+  rate?: string;
+  burst?: number;
+  quota?: string;
+  by?: "route" | "caller" | "ip";
+}
 interface RawManifest {
   project: string;
   functions: Record<string, RawFunction>;
   routes?: RawRoute[];
   auth?: RawAuth;
+  rateLimits?: Record<string, RawLimit>;
 }
 
 const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
@@ -172,8 +192,142 @@ export function validateManifest(
       fix: "add auth.jwt with jwksUrl (your identity provider's JWKS) or secretEnv (an HS256 secret in the platform's environment)",
     });
   }
+  const rateLimits = rateLimitsOf(data, file, problems);
+  for (const [i, route] of routes.entries()) {
+    for (const name of route.rateLimits ?? []) {
+      if (data.rateLimits?.[name] !== undefined && Object.hasOwn(data.rateLimits, name)) continue;
+      problems.push({
+        file,
+        path: `routes.${i}.rateLimit`,
+        problem: `no rate limit "${name}" under rateLimits`,
+        fix:
+          Object.keys(data.rateLimits ?? {}).length === 0
+            ? 'declare it, e.g. rateLimits: { per-caller: { rate: "10/s", burst: 5 } }'
+            : `name one of: ${Object.keys(data.rateLimits ?? {}).join(", ")}`,
+      });
+    }
+  }
   if (problems.length > 0) return { problems };
-  return { manifest: { project: data.project, functions, routes, auth } };
+  return { manifest: { project: data.project, functions, routes, auth, rateLimits } };
+}
+
+const ORIGIN = /^https?:\/\/(\*\.)?[a-z0-9.-]+(:\d{1,5})?$/;
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
+
+function corsOf(
+  raw: RawRoute["cors"],
+  file: string,
+  path: string,
+  problems: ManifestProblem[],
+): { cors?: CorsConfig } {
+  if (raw === undefined || raw === false) return {};
+  const spec = raw === true ? {} : raw;
+  const listed = spec.origins === undefined ? ["*"] : [spec.origins].flat();
+  const origins = listed.includes("*") ? "*" : listed.map((o) => o.toLowerCase());
+  const bad = listed.filter((o) => o !== "*" && !ORIGIN.test(o.toLowerCase()));
+  if (bad.length > 0) {
+    problems.push({
+      file,
+      path: `${path}.origins`,
+      problem: `not an origin: ${bad.join(", ")}`,
+      fix: 'write origins as scheme://host[:port] without a path, e.g. https://app.example.com or https://*.example.com, or "*"',
+    });
+  }
+  const credentials = spec.credentials ?? false;
+  if (credentials && origins === "*") {
+    problems.push({
+      file,
+      path: `${path}.credentials`,
+      problem: "credentials cannot be allowed for any origin (*): browsers refuse it",
+      fix: "list the origins that may send credentials",
+    });
+  }
+  const methods = spec.methods?.map((m) => m.toUpperCase());
+  const unknown = (methods ?? []).filter((m) => !(HTTP_METHODS as readonly string[]).includes(m));
+  if (unknown.length > 0) {
+    problems.push({
+      file,
+      path: `${path}.methods`,
+      problem: `unknown method ${unknown.join(", ")}`,
+      fix: `use ${HTTP_METHODS.join(", ")}`,
+    });
+  }
+  const names = [...(spec.headers ?? []), ...(spec.exposeHeaders ?? [])];
+  const badNames = names.filter((h) => !HEADER_NAME.test(h));
+  if (badNames.length > 0) {
+    problems.push({
+      file,
+      path,
+      problem: `not a header name: ${badNames.join(", ")}`,
+      fix: "header names are letters, digits and - (e.g. content-type, x-request-id)",
+    });
+  }
+  return {
+    cors: {
+      origins,
+      methods,
+      headers: spec.headers?.map((h) => h.toLowerCase()),
+      exposeHeaders: (spec.exposeHeaders ?? []).map((h) => h.toLowerCase()),
+      credentials,
+      maxAgeSeconds: Math.round(durationOr(spec.maxAge, 5000) / 1000),
+    },
+  };
+}
+
+const PER_UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, day: 86_400_000 };
+
+function rateLimitsOf(
+  data: RawManifest,
+  file: string,
+  problems: ManifestProblem[],
+): RateLimitPolicy[] | undefined {
+  if (data.rateLimits === undefined) return undefined;
+  const policies: RateLimitPolicy[] = [];
+  for (const [name, raw] of Object.entries(data.rateLimits)) {
+    const key = `${data.project}/${name}`;
+    const by = raw.by ?? "caller";
+    if ((raw.rate === undefined) === (raw.quota === undefined)) {
+      problems.push({
+        file,
+        path: `rateLimits.${name}`,
+        problem: "give exactly one of rate and quota",
+        fix: 'rate for a token bucket (e.g. rate: "10/s", burst: 5), quota for a count per hour or day (e.g. quota: "10000/day")',
+      });
+      continue;
+    }
+    const [count = "0", unit = "s"] = (raw.rate ?? raw.quota ?? "").split("/");
+    const periodMs = PER_UNIT_MS[unit] ?? 1000;
+    if (raw.quota !== undefined) {
+      if (raw.burst !== undefined)
+        problems.push({
+          file,
+          path: `rateLimits.${name}.burst`,
+          problem: "a quota has no burst",
+          fix: "remove burst, or make it a rate",
+        });
+      policies.push({ kind: "quota", key, name, limit: Number(count), periodMs, by });
+      continue;
+    }
+    const rate = (Number(count) * 1000) / periodMs;
+    if (!(rate > 0)) {
+      problems.push({
+        file,
+        path: `rateLimits.${name}.rate`,
+        problem: `rate ${raw.rate ?? ""} admits nothing`,
+        fix: 'use a positive rate, e.g. "10/s"',
+      });
+      continue;
+    }
+    policies.push({
+      kind: "rate",
+      key,
+      name,
+      rate,
+      burst: raw.burst ?? Math.max(1, Math.ceil(Number(count))),
+      by,
+    });
+  }
+  return policies;
 }
 
 const AUTH_METHODS = ["api-key", "jwt"] as const;
@@ -325,6 +479,8 @@ function routesOf(data: RawManifest, file: string, problems: ManifestProblem[]):
         ? {}
         : { auth: authMethodsOf(raw.auth, file, `${base}.auth`, problems) }),
       ...(raw.scopes === undefined ? {} : { scopes: [...raw.scopes] }),
+      ...(raw.rateLimit === undefined ? {} : { rateLimits: [raw.rateLimit].flat() }),
+      ...corsOf(raw.cors, file, `${base}.cors`, problems),
     };
     routes.push(route);
     at.set(route, i);

@@ -129,8 +129,3 @@ export class ApiKeys {
     } while (cursor !== undefined);
   }
 }
-
-/** Whether a string looks like one of our keys (to pick the scheme a credential is for). */
-export function looksLikeApiKey(credential: string): boolean {
-  return credential.startsWith(PREFIX);
-}

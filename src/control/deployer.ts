@@ -5,12 +5,7 @@ import type { BlobsPort } from "../ports/blobs.js";
 import { LitefaasError } from "../shared/errors.js";
 import { parseManifest } from "../shared/manifest/load.js";
 import type { FunctionVersion } from "../runtimes/types.js";
-import {
-  describeRoute,
-  methodsOverlap,
-  routeIdentity,
-  type RouteConfig,
-} from "../shared/routes.js";
+import { describeRoute, findTie, type RouteConfig } from "../shared/routes.js";
 import type { Registry, VersionRecord } from "./registry.js";
 
 type ProjectRoute = RouteConfig & { project: string };
@@ -43,23 +38,6 @@ export interface DeployResult {
   functions: DeployedFunction[];
 }
 
-/** Two routes cannot answer the same requests: the first deployed holds it. */
-function routeConflict(mine: RouteConfig[], others: ProjectRoute[]) {
-  const held = new Map<string, ProjectRoute[]>();
-  for (const route of others) {
-    const key = routeIdentity(route);
-    if (key !== undefined) held.set(key, [...(held.get(key) ?? []), route]);
-  }
-  for (const route of mine) {
-    const key = routeIdentity(route);
-    const holder = (key === undefined ? [] : (held.get(key) ?? [])).find((r) =>
-      methodsOverlap(r.methods, route.methods),
-    );
-    if (holder !== undefined) return { route, holder };
-  }
-  return undefined;
-}
-
 /** The HS256 secret is the platform's to hold: a deploy naming a variable it lacks fails now. */
 function checkJwtSecret(name: string | undefined): void {
   if (name === undefined || (process.env[name] ?? "").length >= 32) return;
@@ -90,9 +68,10 @@ export class Deployer {
     const others = this.registry
       .routes()
       .filter((r) => r.project !== project || !functions.includes(r.function));
-    const conflict = routeConflict(routes, others);
-    if (conflict === undefined) return;
-    const { route, holder } = conflict;
+    // held routes have no ties among them, nor have a manifest's: a tie pairs a holder with ours
+    const tie = findTie<ProjectRoute>([...others, ...routes.map((r) => ({ ...r, project }))]);
+    if (tie === undefined) return;
+    const [holder, route] = tie;
     throw new LitefaasError(
       "ROUTE_CONFLICT",
       `${describeRoute(route)} answers the same requests as ${describeRoute(holder)}, held by project ${holder.project} (function ${holder.function})`,

@@ -48,6 +48,9 @@ export type AuthOutcome =
   | { ok: true; identity: Identity | undefined }
   | { ok: false; error: LitefaasError; challenge: string };
 
+/** How our API keys begin (control/api-keys.ts makes them): a Bearer so prefixed is a key. */
+const KEY_PREFIX = "lfk_";
+
 /**
  * A JWKS per URL, shared by every project naming it: kept 10 minutes, fetched again for an
  * unknown kid (a rotation) at most once per 5 s, so made-up kids cannot hammer the issuer.
@@ -89,10 +92,10 @@ export class Authenticator {
     const wantsKey = required.includes("api-key");
     const wantsJwt = required.includes("jwt");
     const key = wantsKey
-      ? (apiKeyHeader ?? (bearer?.startsWith("lfk_") ? bearer : undefined))
+      ? (apiKeyHeader ?? (bearer?.startsWith(KEY_PREFIX) ? bearer : undefined))
       : undefined;
     const token =
-      wantsJwt && bearer !== undefined && !bearer.startsWith("lfk_") ? bearer : undefined;
+      wantsJwt && bearer !== undefined && !bearer.startsWith(KEY_PREFIX) ? bearer : undefined;
     const challenge = (error?: string, description?: string, scope?: string) =>
       required
         .map((m) => {

@@ -22,6 +22,9 @@ usage: litefaas <command> [options]
   up [--port 8080] [--host 127.0.0.1] [--data ./.litefaas] [--deploy <dir>]... [--examples]
      [--nats nats://127.0.0.1:4222] [--postgres postgres://user@host/db]
      [--trusted-proxies 10.0.0.0/8,::1]   believe X-Forwarded-For from these peers only
+     [--header-timeout 10s] [--body-timeout 60s] [--request-timeout 0] [--max-header-size 16384]
+                                   the gateway's limits on clients (0: the function's timeout)
+     [--access-log <file>|-|off]   JSON access log lines (default <data>/access.log)
                                    run the platform (gateway, admin API, runtimes) in one process
   deploy [dir]                     bundle the project in dir (default .) and deploy it
   invoke <project>/<function> [--method GET] [--path /] [--data <text|@file>] [--header "k: v"]...
@@ -89,6 +92,11 @@ const options = {
   scopes: { type: "string" },
   expires: { type: "string" },
   "trusted-proxies": { type: "string" },
+  "header-timeout": { type: "string" },
+  "body-timeout": { type: "string" },
+  "request-timeout": { type: "string" },
+  "max-header-size": { type: "string" },
+  "access-log": { type: "string" },
 } as const;
 
 export type Flags = ReturnType<typeof parse>["values"];

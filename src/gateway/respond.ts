@@ -3,6 +3,18 @@ import type { ServerResponse } from "node:http";
 import { asLitefaasError, type LitefaasError } from "../shared/errors.js";
 import type { InvocationResponse } from "../runtimes/types.js";
 
+/** What the access log needs of an answer: body bytes sent, and the gateway's error code. */
+export interface Sent {
+  bytes: number;
+  error: string | undefined;
+}
+const sent = new WeakMap<ServerResponse, Sent>();
+
+/** What was sent on `res` through these functions (nothing known: 0 bytes, no error). */
+export function sentOn(res: ServerResponse): Sent {
+  return sent.get(res) ?? { bytes: 0, error: undefined };
+}
+
 // Headers a function may not set: Node computes framing itself, and a stray value would corrupt it.
 const FRAMING = new Set(["content-length", "transfer-encoding", "connection", "keep-alive"]);
 
@@ -18,6 +30,7 @@ export function sendError(
     return;
   }
   const body = JSON.stringify(e.toBody(requestId));
+  sent.set(res, { bytes: Buffer.byteLength(body), error: e.code });
   const headers: Record<string, string | number> = {
     ...extra,
     "content-type": "application/json",
@@ -38,6 +51,7 @@ export function sendJson(
   extra: Record<string, string> = {},
 ): void {
   const body = JSON.stringify(value);
+  sent.set(res, { bytes: Buffer.byteLength(body), error: undefined });
   res.writeHead(status, {
     ...extra,
     "content-type": "application/json",
@@ -72,6 +86,7 @@ export async function sendInvocation(
     const length =
       body === null ? 0 : typeof body === "string" ? Buffer.byteLength(body) : body.byteLength;
     flat.push("content-length", String(length));
+    if (!headOnly) sent.set(res, { bytes: length, error: undefined });
     res.writeHead(response.status, flat);
     if (headOnly || body === null) res.end();
     else res.end(body);
@@ -79,9 +94,12 @@ export async function sendInvocation(
   }
   res.writeHead(response.status, flat);
   res.flushHeaders();
+  const counted: Sent = { bytes: 0, error: undefined };
+  sent.set(res, counted);
   try {
     for await (const chunk of body) {
       if (res.destroyed) break;
+      counted.bytes += typeof chunk === "string" ? Buffer.byteLength(chunk) : chunk.byteLength;
       if (!res.write(chunk)) await drained(res);
     }
     res.end();

@@ -1,18 +1,27 @@
 // The HTTP front door: function traffic at /fn/<project>/<function>/…, the admin API under
 // /admin/, and /healthz (the reserved paths are listed in the README).
 import { randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import {
+  createServer,
+  STATUS_CODES,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
 import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import { LitefaasError } from "../shared/errors.js";
 import type { AsyncInvoker, Invoker } from "../invoke/index.js";
-import type { FunctionVersion, InvocationRequest } from "../runtimes/types.js";
+import type { FunctionVersion, InvocationRequest, InvocationResponse } from "../runtimes/types.js";
+import type { HttpLimits } from "../node/config.js";
 import type { RateLimitPolicy } from "../shared/routes.js";
 import { corsHeaders, preflightHeaders } from "./cors.js";
 import type { Access, Authenticator, Identity } from "./auth/authenticate.js";
 import type { ClientAddress } from "./limits/client-ip.js";
 import type { LimitVerdict, RateLimiter } from "./limits/rate-limiter.js";
 import type { Router } from "./router.js";
-import { sendError, sendInvocation, sendJson } from "./respond.js";
+import { sendError, sendInvocation, sendJson, sentOn } from "./respond.js";
+import type { AccessLog } from "./access-log.js";
 import { readBody } from "./read-body.js";
 
 export interface GatewayOptions {
@@ -31,6 +40,23 @@ export interface GatewayOptions {
   limits(): { limiter: RateLimiter; policies: Map<string, RateLimitPolicy[]> };
   /** The client's address, through trusted proxies. */
   clientAddress: ClientAddress;
+  /** Timeouts and sizes that protect the gateway from slow or oversized clients. */
+  http: HttpLimits;
+  accessLog: AccessLog;
+}
+
+/** One request on its way through: its cancel hook for the runtime, and what the access log says. */
+class Exchange {
+  onCancel: ((reason?: string) => void) | undefined = undefined;
+  route: string | undefined = undefined;
+  project: string | undefined = undefined;
+  fn: string | undefined = undefined;
+  keyId: string | undefined = undefined;
+  subject: string | undefined = undefined;
+  constructor(
+    readonly requestId: string,
+    readonly started: number,
+  ) {}
 }
 
 /** Headers the gateway sets for the function; a client's copies are dropped, never passed on. */
@@ -48,8 +74,20 @@ export class Gateway {
   private idleWaiters: Array<() => void> = [];
 
   constructor(private readonly options: GatewayOptions) {
-    this.server = createServer({ keepAliveTimeout: 5000, requestTimeout: 0 }, (req, res) =>
-      this.handle(req, res),
+    const { http } = options;
+    this.server = createServer(
+      {
+        keepAliveTimeout: http.keepAliveTimeoutMs,
+        headersTimeout: http.headersTimeoutMs,
+        requestTimeout: http.bodyTimeoutMs,
+        maxHeaderSize: http.maxHeaderBytes,
+        // how often Node looks for clients past those timeouts (its default is 30 s)
+        connectionsCheckingInterval: Math.min(1000, Math.ceil(http.headersTimeoutMs / 4)),
+      },
+      (req, res) => this.handle(req, res),
+    );
+    this.server.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) =>
+      this.clientError(error, socket),
     );
     this.server.on("connection", (socket: Socket) => {
       this.sockets.add(socket);
@@ -84,10 +122,92 @@ export class Gateway {
     for (const socket of this.sockets) socket.destroy();
   }
 
+  /**
+   * A client the HTTP parser gave up on: a head too large, too slow, or not HTTP. Answered with
+   * the standard JSON error while nothing else was sent on the connection, as Node itself does.
+   */
+  private clientError(error: NodeJS.ErrnoException, socket: Duplex) {
+    // a net.Socket in fact, typed as the Duplex it extends
+    const net = socket as Duplex & { bytesWritten?: number; remoteAddress?: string };
+    if (error.code === "ECONNRESET" || !socket.writable || (net.bytesWritten ?? 0) > 0) {
+      socket.destroy();
+      return;
+    }
+    const { http } = this.options;
+    const failure =
+      error.code === "HPE_HEADER_OVERFLOW"
+        ? new LitefaasError(
+            "HEADERS_TOO_LARGE",
+            `the request line and headers are over ${http.maxHeaderBytes} bytes`,
+            { fix: "send fewer or smaller headers (large cookies are the usual cause)" },
+          )
+        : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+          ? new LitefaasError("REQUEST_TIMEOUT", "the request did not arrive in time", {
+              fix: `send the request head within ${http.headersTimeoutMs} ms and the whole request within ${http.bodyTimeoutMs} ms`,
+            })
+          : new LitefaasError(
+              "INVALID_REQUEST",
+              `the request is not valid HTTP/1.1 (${error.code ?? error.message})`,
+              { fix: "send a well-formed HTTP/1.1 request" },
+            );
+    const requestId = randomUUID();
+    const body = JSON.stringify(failure.toBody(requestId));
+    socket.end(
+      `HTTP/1.1 ${failure.status} ${STATUS_CODES[failure.status] ?? ""}\r\n` +
+        `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+        `connection: close\r\nx-request-id: ${requestId}\r\n\r\n${body}`,
+    );
+    this.options.accessLog.write({
+      requestId,
+      method: "-",
+      path: "-",
+      host: undefined,
+      route: undefined,
+      project: undefined,
+      function: undefined,
+      status: failure.status,
+      error: failure.code,
+      durationMs: 0,
+      bytes: Buffer.byteLength(body),
+      client: net.remoteAddress ?? "",
+      keyId: undefined,
+      subject: undefined,
+      userAgent: undefined,
+      aborted: false,
+    });
+  }
+
+  private logAccess(req: IncomingMessage, res: ServerResponse, exchange: Exchange) {
+    const url = req.url ?? "/";
+    const query = url.indexOf("?");
+    const { bytes, error } = sentOn(res);
+    const agent = req.headers["user-agent"];
+    this.options.accessLog.write({
+      requestId: exchange.requestId,
+      method: req.method ?? "GET",
+      path: query === -1 ? url : url.slice(0, query),
+      host: req.headers.host,
+      route: exchange.route,
+      project: exchange.project,
+      function: exchange.fn,
+      // 499 (as nginx logs it): the client went away before any answer
+      status: res.headersSent ? res.statusCode : 499,
+      error,
+      durationMs: Math.round((performance.now() - exchange.started) * 100) / 100,
+      bytes,
+      client: this.options.clientAddress.of(req),
+      keyId: exchange.keyId,
+      subject: exchange.subject,
+      userAgent: agent,
+      aborted: !res.writableFinished,
+    });
+  }
+
   private handle(req: IncomingMessage, res: ServerResponse) {
     const incoming = req.headers["x-request-id"];
     const requestId =
       typeof incoming === "string" && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    const exchange = new Exchange(requestId, performance.now());
     if (this.draining) {
       res.shouldKeepAlive = false;
       sendError(
@@ -98,29 +218,33 @@ export class Gateway {
         requestId,
       );
       req.resume();
+      this.logAccess(req, res, exchange);
       return;
     }
     this.active++;
-    const cancel: { onCancel: (() => void) | undefined } = { onCancel: undefined };
     res.on("close", () => {
       this.active--;
-      if (!res.writableFinished) cancel.onCancel?.();
+      if (!res.writableFinished) exchange.onCancel?.();
+      this.logAccess(req, res, exchange);
       if (this.active === 0 && this.draining)
         for (const resolve of this.idleWaiters.splice(0)) resolve();
     });
     const url = req.url ?? "/";
     if (url.startsWith("/fn/")) {
-      this.invoke(req, res, url, requestId, cancel).catch((error: unknown) =>
+      this.invoke(req, res, url, requestId, exchange).catch((error: unknown) =>
         sendError(res, error, requestId),
       );
     } else if (url.startsWith("/admin/")) {
+      exchange.route = "admin";
       this.options.admin(req, res, requestId);
     } else if (url.startsWith("/invocations/")) {
+      exchange.route = "invocations";
       req.resume();
       this.invocationStatus(res, url, requestId).catch((error: unknown) =>
         sendError(res, error, requestId),
       );
     } else if (url === "/healthz") {
+      exchange.route = "healthz";
       const ready = this.options.isReady();
       res.writeHead(ready ? 200 : 503, {
         "content-type": "application/json",
@@ -128,7 +252,7 @@ export class Gateway {
       });
       res.end(ready ? '{"status":"ok"}' : '{"status":"starting"}');
     } else {
-      this.route(req, res, url, requestId, cancel);
+      this.route(req, res, url, requestId, exchange);
     }
   }
 
@@ -138,7 +262,7 @@ export class Gateway {
     res: ServerResponse,
     url: string,
     requestId: string,
-    cancel: InvocationRequest["cancel"],
+    exchange: Exchange,
   ) {
     const query = url.indexOf("?");
     const path = query === -1 ? url : url.slice(0, query);
@@ -177,6 +301,7 @@ export class Gateway {
       return;
     }
     const { route } = routed;
+    exchange.route = `${route.project} ${routed.key}`;
     const fn = this.options.invoker.resolve(route.project, route.function);
     const host = req.headers.host ?? "localhost";
     const headers = incomingHeaders(req.rawHeaders);
@@ -187,14 +312,15 @@ export class Gateway {
       auth: route.auth,
       scopes: route.scopes,
       rateLimits: route.rateLimits,
-      routeKey: `${route.project} ${routed.key}`,
+      routeKey: exchange.route,
       cors: corsHeaders(route.cors, origin),
+      timeoutMs: route.timeoutMs,
     };
-    this.dispatch(req, res, fn, access, route.function, requestId, {
+    this.dispatch(req, res, fn, access, route.function, exchange, {
       method: routed.method,
       url: `http://${host}${url}`,
       headers,
-      cancel,
+      cancel: exchange,
     }).catch((error: unknown) => sendError(res, error, requestId));
   }
 
@@ -230,7 +356,7 @@ export class Gateway {
     res: ServerResponse,
     url: string,
     requestId: string,
-    cancel: InvocationRequest["cancel"],
+    exchange: Exchange,
   ) {
     // /fn/<project>/<function>[/rest][?query]
     const projectEnd = url.indexOf("/", 4);
@@ -253,6 +379,7 @@ export class Gateway {
     const host = req.headers.host ?? "localhost";
     const headers = incomingHeaders(req.rawHeaders);
     headers.push("x-forwarded-prefix", url.slice(0, nameEnd));
+    exchange.route = `${project} /fn/${name}`;
     await this.dispatch(
       req,
       res,
@@ -264,15 +391,16 @@ export class Gateway {
         scopes: undefined,
         // no looser than the function's routes: every limit they name holds here too
         rateLimits: this.options.router().limitsOf(project, name),
-        routeKey: `${project} /fn/${name}`,
+        routeKey: exchange.route,
+        timeoutMs: undefined,
       },
       name,
-      requestId,
+      exchange,
       {
         method: req.method ?? "GET",
         url: `http://${host}${rest.length === 0 ? "/" : rest}${url.slice(pathEnd)}`,
         headers,
-        cancel,
+        cancel: exchange,
       },
     );
   }
@@ -284,10 +412,13 @@ export class Gateway {
     fn: FunctionVersion | undefined,
     access: Access & Partial<Limited>,
     name: string,
-    requestId: string,
+    exchange: Exchange,
     target: Pick<InvocationRequest, "method" | "url" | "headers" | "cancel">,
   ) {
     const { project } = access;
+    const { requestId } = exchange;
+    exchange.project = project;
+    exchange.fn = name;
     const sourceIp = this.options.clientAddress.of(req);
     const authenticator = this.options.auth();
     let identity: Identity | undefined;
@@ -307,7 +438,11 @@ export class Gateway {
         return;
       }
       identity = outcome.identity;
-      if (identity !== undefined) target.headers.push("x-litefaas-auth", identityHeader(identity));
+      if (identity !== undefined) {
+        target.headers.push("x-litefaas-auth", identityHeader(identity));
+        if (identity.type === "api-key") exchange.keyId = identity.keyId;
+        else exchange.subject = identity.subject;
+      }
     }
     // the gateway's own response headers: CORS first, then the rate limits'
     const limitHeaders: string[] = [...(access.cors ?? [])];
@@ -379,7 +514,10 @@ export class Gateway {
       sendJson(res, 202, { id: record.id, status: record.status, statusUrl }, requestId, extra);
       return;
     }
-    const response = await this.options.invoker.invoke(fn, request);
+    const invocation = this.options.invoker.invoke(fn, request);
+    const timeoutMs = gatewayTimeout(access.timeoutMs, this.options.http.requestTimeoutMs);
+    const response =
+      timeoutMs === 0 ? await invocation : await answerWithin(invocation, timeoutMs, exchange);
     await sendInvocation(res, response, requestId, req.method === "HEAD", limitHeaders);
   }
 
@@ -400,6 +538,52 @@ export class Gateway {
   }
 }
 
+/** The route's timeout, or the gateway's, whichever is shorter; 0 when neither is set. */
+function gatewayTimeout(route: number | undefined, gateway: number): number {
+  if (route === undefined || route === 0) return gateway;
+  return gateway === 0 ? route : Math.min(route, gateway);
+}
+
+/**
+ * The invocation's answer, or GATEWAY_TIMEOUT after `ms`: then the function's request signal is
+ * aborted, and a streamed body that arrives late is cancelled rather than left to back up.
+ */
+function answerWithin(
+  invocation: Promise<InvocationResponse>,
+  ms: number,
+  exchange: Exchange,
+): Promise<InvocationResponse> {
+  return new Promise((resolve, reject) => {
+    let late = false;
+    const timer = setTimeout(() => {
+      late = true;
+      exchange.onCancel?.("gateway timeout");
+      reject(
+        new LitefaasError("GATEWAY_TIMEOUT", `the function did not answer within ${ms} ms`, {
+          fix: "make the function answer sooner, or raise the route's timeout in litefaas.yaml",
+        }),
+      );
+    }, ms);
+    invocation.then(
+      (response) => {
+        clearTimeout(timer);
+        if (!late) resolve(response);
+        else discardBody(response);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        if (!late) reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}
+
+function discardBody(response: InvocationResponse) {
+  const body = response.body;
+  if (body !== null && typeof body === "object" && Symbol.asyncIterator in body)
+    void body[Symbol.asyncIterator]().return?.();
+}
+
 /** The query without async=1: it is for the gateway, not the function. */
 function withoutAsyncParam(search: string): string {
   const kept = search
@@ -416,6 +600,8 @@ interface Limited {
   routeKey: string;
   /** CORS headers for this request's origin (flat), [] when none apply. */
   cors: string[];
+  /** The route's own limit on waiting for the function's answer. */
+  timeoutMs: number | undefined;
 }
 
 /** Flat headers (name, value, …) as a record; a repeated name keeps its last value. */

@@ -1,5 +1,6 @@
 // Node configuration: a pure, validated function of its inputs (flags and environment).
 import { resolve } from "node:path";
+import { parseDuration } from "../shared/duration.js";
 import { LitefaasError } from "../shared/errors.js";
 
 export interface NodeConfig {
@@ -21,6 +22,23 @@ export interface NodeConfig {
   postgres: string | undefined;
   /** Proxies whose X-Forwarded-For is believed (addresses and CIDR ranges). */
   trustedProxies: string[];
+  /** The gateway's own limits on clients, apart from any function's. */
+  http: HttpLimits;
+  /** Where access log lines go: a file path, "-" for stdout, or undefined for nowhere. */
+  accessLog: string | undefined;
+}
+
+export interface HttpLimits {
+  /** A client must send its whole request head within this (slowloris). */
+  headersTimeoutMs: number;
+  /** …and its whole request, head and body, within this. */
+  bodyTimeoutMs: number;
+  /** How long an answer may take before the gateway gives up with 504; 0: the function's timeout. */
+  requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  keepAliveTimeoutMs: number;
+  /** Request line and headers, together. */
+  maxHeaderBytes: number;
 }
 
 export interface ConfigInput {
@@ -34,16 +52,22 @@ export interface ConfigInput {
   nats?: string | undefined;
   postgres?: string | undefined;
   trustedProxies?: string | undefined;
+  headerTimeout?: string | undefined;
+  bodyTimeout?: string | undefined;
+  requestTimeout?: string | undefined;
+  maxHeaderSize?: string | undefined;
+  accessLog?: string | undefined;
 }
 
 export function buildConfig(
   input: ConfigInput,
   env: Record<string, string | undefined>,
 ): NodeConfig {
+  const dataDir = resolve(input.data ?? env["LITEFAAS_DATA"] ?? ".litefaas");
   return {
     host: input.host ?? env["LITEFAAS_HOST"] ?? "127.0.0.1",
     port: integer("--port", input.port ?? env["LITEFAAS_PORT"] ?? "8080", 0, 65535),
-    dataDir: resolve(input.data ?? env["LITEFAAS_DATA"] ?? ".litefaas"),
+    dataDir,
     deploy: (input.deploy ?? []).map((d) => resolve(d)),
     maxBodyBytes: 6 * 1024 * 1024,
     prewarm: integer("--prewarm", input.prewarm ?? "4", 0, 1000),
@@ -65,7 +89,64 @@ export function buildConfig(
       ["postgres:", "postgresql:"],
       "postgres://postgres@127.0.0.1:5432/test",
     ),
+    http: httpLimits(input, env),
+    accessLog: accessLogTarget(input.accessLog ?? env["LITEFAAS_ACCESS_LOG"], dataDir),
   };
+}
+
+function httpLimits(input: ConfigInput, env: Record<string, string | undefined>): HttpLimits {
+  const headersTimeoutMs = duration(
+    "--header-timeout",
+    input.headerTimeout ?? env["LITEFAAS_HEADER_TIMEOUT"] ?? "10s",
+    100,
+  );
+  const bodyTimeoutMs = duration(
+    "--body-timeout",
+    input.bodyTimeout ?? env["LITEFAAS_BODY_TIMEOUT"] ?? "60s",
+    100,
+  );
+  if (bodyTimeoutMs < headersTimeoutMs) {
+    throw new LitefaasError(
+      "INVALID_REQUEST",
+      `--body-timeout (${bodyTimeoutMs} ms) is shorter than --header-timeout (${headersTimeoutMs} ms)`,
+      { fix: "the body timeout covers the head too: make it at least the header timeout" },
+    );
+  }
+  return {
+    headersTimeoutMs,
+    bodyTimeoutMs,
+    requestTimeoutMs: duration(
+      "--request-timeout",
+      input.requestTimeout ?? env["LITEFAAS_REQUEST_TIMEOUT"] ?? "0",
+      0,
+    ),
+    keepAliveTimeoutMs: 5000,
+    maxHeaderBytes: integer(
+      "--max-header-size",
+      input.maxHeaderSize ?? env["LITEFAAS_MAX_HEADER_SIZE"] ?? "16384",
+      1024,
+      1024 * 1024,
+    ),
+  };
+}
+
+function accessLogTarget(text: string | undefined, dataDir: string): string | undefined {
+  if (text === undefined || text === "") return resolve(dataDir, "access.log");
+  if (text === "off") return undefined;
+  return text === "-" ? "-" : resolve(text);
+}
+
+/** "10s", "500ms", "2m" or "0" as ms; at least `min` unless 0 is allowed and given. */
+function duration(flag: string, text: string, min: number): number {
+  const ms = text === "0" ? 0 : parseDuration(text);
+  if (ms === undefined || ms < min) {
+    throw new LitefaasError(
+      "INVALID_REQUEST",
+      `${flag} must be a duration${min > 0 ? ` of at least ${min} ms` : ""}, got "${text}"`,
+      { fix: `pass e.g. ${flag} 30s (ms, s, m or h)${min === 0 ? ", or 0 for none" : ""}` },
+    );
+  }
+  return ms;
 }
 
 function url(

@@ -22,6 +22,7 @@ import { buildProject } from "../control/build-project.js";
 import { Deployer, type DeployResult } from "../control/deployer.js";
 import { Registry } from "../control/registry.js";
 import { Gateway } from "../gateway/server.js";
+import { createAccessLog } from "../gateway/access-log.js";
 import { Router } from "../gateway/router.js";
 import { Authenticator } from "../gateway/auth/authenticate.js";
 import { ClientAddress } from "../gateway/limits/client-ip.js";
@@ -150,6 +151,7 @@ export async function startNode(
     if (live !== undefined) await triggers.activate(live);
   }
 
+  const accessLog = createAccessLog(config.accessLog);
   const gateway = new Gateway({
     invoker,
     async: triggers.async,
@@ -159,6 +161,8 @@ export async function startNode(
     auth: () => authenticator,
     limits: () => ({ limiter, policies: limitPolicies }),
     clientAddress,
+    http: config.http,
+    accessLog,
     admin: createAdminApi({
       token,
       apiKeys,
@@ -217,6 +221,7 @@ export async function startNode(
       (closing ??= (async () => {
         ready = false;
         await gateway.drain(config.drainMs);
+        await accessLog.close();
         await triggers.close();
         await scheduler.close(Math.min(config.drainMs, 5000));
         await runtime.close();

@@ -21,7 +21,7 @@ export interface InvocationRequest {
   body: Uint8Array | null;
   sourceIp: string;
   /** Set by the runtime, called by the gateway when the client goes away (cheaper than an AbortSignal). */
-  cancel?: { onCancel: (() => void) | undefined };
+  cancel?: { onCancel: ((reason?: string) => void) | undefined };
   /** A message or a cron tick for the function's message / scheduled handler, instead of HTTP. */
   event?: TriggerEvent;
 }

@@ -21,6 +21,13 @@ export const catalog = {
   AUTH_REQUIRED: { status: 401, kind: "user", title: "This route needs an API key or a token" },
   AUTH_INVALID: { status: 401, kind: "user", title: "The API key or token is not valid" },
   FORBIDDEN: { status: 403, kind: "user", title: "The caller may not call this route" },
+  REQUEST_TIMEOUT: { status: 408, kind: "user", title: "The request did not arrive in time" },
+  HEADERS_TOO_LARGE: {
+    status: 431,
+    kind: "user",
+    title: "The request line and headers are too large",
+  },
+  GATEWAY_TIMEOUT: { status: 504, kind: "user", title: "No answer within the route's timeout" },
   // function execution
   FUNCTION_TIMEOUT: { status: 504, kind: "user", title: "The function did not respond in time" },
   FUNCTION_MEMORY_LIMIT: {

@@ -19,6 +19,9 @@ export interface RouteConfig {
   rateLimits?: string[];
   /** Cross-origin requests from browsers: allowed as this says; none when absent. */
   cors?: CorsConfig;
+  /** How long the gateway waits for the function's answer (504 after); the function's own
+   * timeout when absent. */
+  timeoutMs?: number;
 }
 
 export interface CorsConfig {

@@ -151,6 +151,16 @@ void describe("manifest: routes", () => {
     assert.match(found.problem, /"\*": a wildcard comes last/);
   });
 
+  void it("keeps a route's timeout in ms and refuses one that is not a duration", () => {
+    const [route] = routes(withRoutes([{ path: "/s", function: "users", timeout: "2.5s" }]));
+    assert.equal(route?.timeoutMs, 2500);
+    const found = problem(withRoutes([{ path: "/s", function: "users", timeout: "soon" }]));
+    assert.equal(found.path, "routes.0.timeout");
+    assert.match(found.fix, /5s/);
+    const long = problem(withRoutes([{ path: "/s", function: "users", timeout: "20m" }]));
+    assert.match(long.problem, /1ms to 15m/);
+  });
+
   void it("refuses a host with a port", () => {
     const found = problem(
       withRoutes([{ path: "/x", function: "users", host: "api.example.com:80" }]),

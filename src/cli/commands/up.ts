@@ -29,6 +29,11 @@ export async function upCommand(flags: Flags): Promise<number> {
       nats: flags.nats,
       postgres: flags.postgres,
       trustedProxies: flags["trusted-proxies"],
+      headerTimeout: flags["header-timeout"],
+      bodyTimeout: flags["body-timeout"],
+      requestTimeout: flags["request-timeout"],
+      maxHeaderSize: flags["max-header-size"],
+      accessLog: flags["access-log"],
     },
     process.env,
   );

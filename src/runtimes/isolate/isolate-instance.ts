@@ -180,7 +180,7 @@ export class IsolateInstance implements Instance {
         channel: undefined,
       });
       if (request.cancel !== undefined)
-        request.cancel.onCancel = () => this.abortGuest(seq, "client disconnected");
+        request.cancel.onCancel = (reason) => this.abortGuest(seq, reason ?? "client disconnected");
       if (this.batch.length === 0) setImmediate(() => this.flush());
       const event = request.event;
       if (event === undefined) {

@@ -112,6 +112,9 @@ export const manifestSchema = {
           rateLimit: oneOrMany(
             "Name of a rate limit or quota under rateLimits, or a list of them: every one must admit the request.",
           ),
+          timeout: duration(
+            "How long the gateway waits for the function's answer before 504 GATEWAY_TIMEOUT, e.g. 5s (the function's own timeout when absent). The function's request signal is aborted then.",
+          ),
           scopes: {
             type: "array",
             items: { type: "string", minLength: 1 },

@@ -50,6 +50,7 @@ interface RawRoute {
   auth?: string | string[];
   scopes?: string[];
   rateLimit?: string | string[];
+  timeout?: string;
   cors?:
     | boolean
     | {
@@ -213,6 +214,26 @@ export function validateManifest(
 
 const ORIGIN = /^https?:\/\/(\*\.)?[a-z0-9.-]+(:\d{1,5})?$/;
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
+
+function routeTimeoutOf(
+  raw: string | undefined,
+  file: string,
+  path: string,
+  problems: ManifestProblem[],
+): { timeoutMs?: number } {
+  if (raw === undefined) return {};
+  const ms = parseDuration(raw);
+  if (ms === undefined || ms < 1 || ms > MAX_TIMEOUT_MS) {
+    problems.push({
+      file,
+      path,
+      problem: `timeout ${raw} is not a duration from 1ms to 15m`,
+      fix: "write e.g. timeout: 5s",
+    });
+    return {};
+  }
+  return { timeoutMs: ms };
+}
 
 function corsOf(
   raw: RawRoute["cors"],
@@ -481,6 +502,7 @@ function routesOf(data: RawManifest, file: string, problems: ManifestProblem[]):
       ...(raw.scopes === undefined ? {} : { scopes: [...raw.scopes] }),
       ...(raw.rateLimit === undefined ? {} : { rateLimits: [raw.rateLimit].flat() }),
       ...corsOf(raw.cors, file, `${base}.cors`, problems),
+      ...routeTimeoutOf(raw.timeout, file, `${base}.timeout`, problems),
     };
     routes.push(route);
     at.set(route, i);

@@ -25,6 +25,8 @@ export interface AccessEntry {
   userAgent: string | undefined;
   /** True when the client went away before the response was complete. */
   aborted: boolean;
+  /** A WebSocket's close code (the line is written when the WebSocket closes). */
+  closeCode?: number;
 }
 
 export interface AccessLog {
@@ -49,10 +51,15 @@ export function createAccessLog(target: string | undefined): AccessLog {
     },
     destination,
   );
+  let open = true;
   return {
-    write: (entry) => logger.info(entry),
+    // a WebSocket closing late in a shutdown finds the log closed: its line is dropped
+    write: (entry) => {
+      if (open) logger.info(entry);
+    },
     close: () =>
       new Promise<void>((resolve) => {
+        open = false;
         const done = () => resolve();
         destination.once("close", done);
         destination.once("error", done);

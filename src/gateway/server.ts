@@ -3,6 +3,7 @@
 import { randomUUID } from "node:crypto";
 import {
   createServer,
+  ServerResponse as HttpResponse,
   STATUS_CODES,
   type IncomingMessage,
   type Server,
@@ -22,6 +23,7 @@ import type { LimitVerdict, RateLimiter } from "./limits/rate-limiter.js";
 import type { Router } from "./router.js";
 import { sendError, sendInvocation, sendJson, sentOn } from "./respond.js";
 import type { AccessLog } from "./access-log.js";
+import { WebSockets, type SessionEnd } from "./websockets.js";
 import { readBody } from "./read-body.js";
 
 export interface GatewayOptions {
@@ -48,6 +50,7 @@ export interface GatewayOptions {
 /** One request on its way through: its cancel hook for the runtime, and what the access log says. */
 class Exchange {
   onCancel: ((reason?: string) => void) | undefined = undefined;
+  settled = false;
   route: string | undefined = undefined;
   project: string | undefined = undefined;
   fn: string | undefined = undefined;
@@ -72,6 +75,9 @@ export class Gateway {
   private active = 0;
   private sockets = new Set<Socket>();
   private idleWaiters: Array<() => void> = [];
+  private readonly webSockets: WebSockets;
+  /** Upgrade requests in flight: their connection, and what the client sent past the head. */
+  private readonly upgrades = new WeakMap<IncomingMessage, { socket: Socket; head: Buffer }>();
 
   constructor(private readonly options: GatewayOptions) {
     const { http } = options;
@@ -88,6 +94,11 @@ export class Gateway {
     );
     this.server.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) =>
       this.clientError(error, socket),
+    );
+    this.webSockets = new WebSockets(options.maxBodyBytes);
+    // an upgrade's connection is a net.Socket, which Node types as the Duplex it extends
+    this.server.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) =>
+      this.upgrade(req, socket, head),
     );
     this.server.on("connection", (socket: Socket) => {
       this.sockets.add(socket);
@@ -111,15 +122,86 @@ export class Gateway {
   /** Refuse new requests, let in-flight ones finish (up to `deadlineMs`), then close. */
   async drain(deadlineMs: number): Promise<void> {
     this.draining = true;
+    this.webSockets.closeAll(1001, "the platform is shutting down");
     this.server.close();
     this.server.closeIdleConnections();
+    const deadline = Date.now() + deadlineMs;
     if (this.active > 0) {
       await Promise.race([
         new Promise<void>((resolve) => this.idleWaiters.push(resolve)),
         new Promise<void>((resolve) => setTimeout(resolve, deadlineMs).unref()),
       ]);
     }
+    // WebSockets' closing handshakes, so their functions hear the close
+    while (this.webSockets.count > 0 && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 10));
     for (const socket of this.sockets) socket.destroy();
+    this.webSockets.close();
+  }
+
+  /**
+   * An Upgrade request. It is served as any request is (routing, authentication, limits, the
+   * function), over a response of our own on its connection; a WebSocket the function accepts
+   * takes the connection over, and any other answer closes it after it is sent.
+   */
+  private upgrade(req: IncomingMessage, socket: Socket, head: Buffer) {
+    const res = new HttpResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket);
+    res.on("finish", () => socket.end());
+    socket.on("error", () => socket.destroy());
+    if (WebSockets.isWebSocketUpgrade(req)) {
+      const problem = WebSockets.handshakeProblem(req);
+      if (problem !== undefined) {
+        const exchange = new Exchange(randomUUID(), performance.now());
+        res.on("close", () => this.logAccess(req, res, exchange));
+        sendError(
+          res,
+          new LitefaasError("INVALID_REQUEST", `not a WebSocket handshake: ${problem}`, {
+            fix: "open the WebSocket with a WebSocket client (RFC 6455)",
+          }),
+          exchange.requestId,
+        );
+        return;
+      }
+      this.upgrades.set(req, { socket, head });
+    }
+    this.handle(req, res);
+  }
+
+  /** The function accepted a WebSocket: the connection is the WebSocket's from now on. */
+  private acceptWebSocket(
+    req: IncomingMessage,
+    res: ServerResponse,
+    exchange: Exchange,
+    response: InvocationResponse,
+  ) {
+    const fn = response.webSocket;
+    if (fn === undefined) return;
+    const upgrade = this.upgrades.get(req);
+    if (upgrade === undefined) {
+      fn.closed(1006, "");
+      throw new LitefaasError(
+        "FUNCTION_BAD_RESPONSE",
+        "the function answered 101 with a WebSocket, but the request is not a WebSocket upgrade",
+        {
+          fix: 'answer 101 only when request.headers.get("upgrade") is "websocket"; else answer 426',
+        },
+      );
+    }
+    this.upgrades.delete(req);
+    res.detachSocket(upgrade.socket);
+    // the request is over for draining's sake: a shutdown closes WebSockets itself (1001)
+    this.settle(req, res, exchange, false);
+    this.webSockets.accept(
+      req,
+      upgrade.socket,
+      upgrade.head,
+      fn,
+      response.headers,
+      exchange.requestId,
+      (end) => this.logAccess(req, res, exchange, end),
+    );
   }
 
   /**
@@ -177,10 +259,27 @@ export class Gateway {
     });
   }
 
-  private logAccess(req: IncomingMessage, res: ServerResponse, exchange: Exchange) {
+  /** Once per request: it no longer holds up draining, and (unless it is now a WebSocket) is logged. */
+  private settle(req: IncomingMessage, res: ServerResponse, exchange: Exchange, log: boolean) {
+    if (exchange.settled) return;
+    exchange.settled = true;
+    this.active--;
+    if (!res.writableFinished && log) exchange.onCancel?.();
+    if (log) this.logAccess(req, res, exchange);
+    if (this.active === 0 && this.draining)
+      for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
+  private logAccess(
+    req: IncomingMessage,
+    res: ServerResponse,
+    exchange: Exchange,
+    webSocket?: SessionEnd,
+  ) {
     const url = req.url ?? "/";
     const query = url.indexOf("?");
-    const { bytes, error } = sentOn(res);
+    const { bytes, error } =
+      webSocket === undefined ? sentOn(res) : { ...webSocket, error: undefined };
     const agent = req.headers["user-agent"];
     this.options.accessLog.write({
       requestId: exchange.requestId,
@@ -191,7 +290,7 @@ export class Gateway {
       project: exchange.project,
       function: exchange.fn,
       // 499 (as nginx logs it): the client went away before any answer
-      status: res.headersSent ? res.statusCode : 499,
+      status: webSocket !== undefined ? 101 : res.headersSent ? res.statusCode : 499,
       error,
       durationMs: Math.round((performance.now() - exchange.started) * 100) / 100,
       bytes,
@@ -199,7 +298,8 @@ export class Gateway {
       keyId: exchange.keyId,
       subject: exchange.subject,
       userAgent: agent,
-      aborted: !res.writableFinished,
+      aborted: webSocket !== undefined ? webSocket.code === 1006 : !res.writableFinished,
+      ...(webSocket === undefined ? {} : { closeCode: webSocket.code }),
     });
   }
 
@@ -222,13 +322,7 @@ export class Gateway {
       return;
     }
     this.active++;
-    res.on("close", () => {
-      this.active--;
-      if (!res.writableFinished) exchange.onCancel?.();
-      this.logAccess(req, res, exchange);
-      if (this.active === 0 && this.draining)
-        for (const resolve of this.idleWaiters.splice(0)) resolve();
-    });
+    res.on("close", () => this.settle(req, res, exchange, true));
     const url = req.url ?? "/";
     if (url.startsWith("/fn/")) {
       this.invoke(req, res, url, requestId, exchange).catch((error: unknown) =>
@@ -518,6 +612,10 @@ export class Gateway {
     const timeoutMs = gatewayTimeout(access.timeoutMs, this.options.http.requestTimeoutMs);
     const response =
       timeoutMs === 0 ? await invocation : await answerWithin(invocation, timeoutMs, exchange);
+    if (response.webSocket !== undefined) {
+      this.acceptWebSocket(req, res, exchange, response);
+      return;
+    }
     await sendInvocation(res, response, requestId, req.method === "HEAD", limitHeaders);
   }
 
@@ -579,6 +677,7 @@ function answerWithin(
 }
 
 function discardBody(response: InvocationResponse) {
+  response.webSocket?.closed(1006, "");
   const body = response.body;
   if (body !== null && typeof body === "object" && Symbol.asyncIterator in body)
     void body[Symbol.asyncIterator]().return?.();

@@ -43,10 +43,28 @@ export type TriggerEvent =
 
 export type ResponseBody = string | Uint8Array | null | AsyncIterable<string | Uint8Array>;
 
+/** The client's end of a WebSocket a function accepted, as the gateway drives it. */
+export interface SocketPeer {
+  send(data: string | Uint8Array): void;
+  close(code: number, reason: string): void;
+}
+
+/** A WebSocket a function accepted (a 101 answer): the gateway connects it to the client. */
+export interface FunctionSocket {
+  /** From now on the function's messages and its close go to `peer` (earlier ones first). */
+  attach(peer: SocketPeer): void;
+  /** A message from the client. */
+  deliver(data: string | Uint8Array): void;
+  /** The client's side closed: with its close frame's code, or 1006 without one. */
+  closed(code: number, reason: string): void;
+}
+
 export interface InvocationResponse {
   status: number;
   headers: string[];
   body: ResponseBody;
+  /** On a 101 answer: the WebSocket the function accepted. */
+  webSocket?: FunctionSocket;
   /** True when this invocation started a new instance. */
   coldStart: boolean;
 }
@@ -61,6 +79,8 @@ export interface Instance {
   readonly lastUsed: number;
   /** The triggers the function's code has handlers for. */
   readonly handles: ReadonlySet<TriggerKind>;
+  /** WebSockets open on it: they keep it from being swept as idle. */
+  readonly sockets: number;
   invoke(request: InvocationRequest): Promise<Omit<InvocationResponse, "coldStart">>;
   /** Stop at once; in-flight invocations fail with INSTANCE_RESET. */
   dispose(): void;

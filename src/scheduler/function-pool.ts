@@ -74,7 +74,8 @@ export class FunctionPool {
     const keep: Instance[] = [];
     for (const instance of this.instances) {
       if (!instance.alive) continue;
-      if (instance.inflight === 0 && now - instance.lastUsed >= idleMs) instance.dispose();
+      if (instance.inflight === 0 && instance.sockets === 0 && now - instance.lastUsed >= idleMs)
+        instance.dispose();
       else keep.push(instance);
     }
     this.instances = keep;

@@ -19,6 +19,7 @@ import type {
 import type { PreparedIsolate } from "./prepared-isolate.js";
 import type { FetchResult } from "./guest/host-api.js";
 import { BindingUserError, type BindingHost } from "../../bindings/binding-error.js";
+import { IsolateSocket } from "./isolate-socket.js";
 
 /** Bundled code of a version, with V8's code cache once one instance produced it. */
 export interface LoadedCode {
@@ -50,9 +51,14 @@ interface Call {
   resolve: ((answer: Answer) => void) | undefined;
   reject: ((error: LitefaasError) => void) | undefined;
   channel: ChunkChannel | undefined;
+  /** The WebSocket the invocation accepted, once the guest or the head mentions it. */
+  socket: IsolateSocket | undefined;
+  /** Answered 101: the invocation lasts as long as its WebSocket, with no deadline. */
+  upgraded: boolean;
 }
 
-type GuestResult = [number, string[], string | ArrayBuffer | null, 0 | 1, 0 | 1];
+/** [status, headers, body, streamed (1 a stream, 2 a WebSocket), settled] */
+type GuestResult = [number, string[], string | ArrayBuffer | null, 0 | 1 | 2, 0 | 1];
 
 const RESPONSIVE_PROBE_MS = 50;
 const INIT_TIMEOUT_CAP_MS = 10_000;
@@ -66,6 +72,7 @@ export class IsolateInstance implements Instance {
   handles: ReadonlySet<TriggerKind> = new Set();
   private calls = new Map<number, Call>();
   private nextSeq = 1;
+  private openSockets = 0;
   private batch: unknown[] = [];
   private disposed = false;
   /** Set while a timed-out invocation makes us unsure the isolate can still run anything. */
@@ -98,6 +105,7 @@ export class IsolateInstance implements Instance {
       onDone: (seq) => this.release(seq),
       onRespond: (seq, kind, payload) => this.answer(seq, kind, payload),
       binding: (seq, name, op, args) => this.binding(seq, name, op, args),
+      onSocket: (seq, op, data, code, reason) => this.onSocket(seq, op, data, code, reason),
     };
   }
 
@@ -151,8 +159,13 @@ export class IsolateInstance implements Instance {
     return instance;
   }
 
+  /** Invocations running, not counting those that are now an open WebSocket. */
   get inflight(): number {
-    return this.calls.size;
+    return this.calls.size - this.openSockets;
+  }
+
+  get sockets(): number {
+    return this.openSockets;
   }
 
   get alive(): boolean {
@@ -178,6 +191,8 @@ export class IsolateInstance implements Instance {
         resolve,
         reject,
         channel: undefined,
+        socket: undefined,
+        upgraded: false,
       });
       if (request.cancel !== undefined)
         request.cancel.onCancel = (reason) => this.abortGuest(seq, reason ?? "client disconnected");
@@ -266,6 +281,14 @@ export class IsolateInstance implements Instance {
       return;
     }
     const [status, headers, out, streamed, settled] = payload as GuestResult;
+    if (streamed === 2) {
+      call.reject = undefined;
+      clearTimeout(call.timer);
+      call.upgraded = true;
+      this.openSockets++;
+      resolve({ status, headers, body: null, webSocket: this.socketOf(seq) });
+      return;
+    }
     if (streamed === 1) {
       call.reject = undefined;
       resolve({ status, headers, body: this.channel(seq) });
@@ -284,6 +307,11 @@ export class IsolateInstance implements Instance {
     call.reject?.(error);
     call.reject = undefined;
     call.channel?.fail(error);
+    // 1001 "going away" when the instance was stopped; 1011 when something went wrong in it
+    call.socket?.end(
+      this.disposed && error.code === "INSTANCE_RESET" ? 1001 : 1011,
+      error.code === "INSTANCE_RESET" ? "the function's instance stopped" : error.message,
+    );
     this.release(seq);
   }
 
@@ -291,8 +319,70 @@ export class IsolateInstance implements Instance {
     const call = this.calls.get(seq);
     if (call === undefined) return;
     clearTimeout(call.timer);
+    if (call.upgraded) this.openSockets--;
     this.calls.delete(seq);
     this.lastUsed = Date.now();
+  }
+
+  /** Invocation `seq`'s WebSocket, made on first mention (frames may come before the head). */
+  private socketOf(seq: number): IsolateSocket {
+    const call = this.calls.get(seq);
+    if (call === undefined) {
+      const orphan = new IsolateSocket(() => undefined);
+      orphan.end(1011, "the function's invocation had ended");
+      return orphan;
+    }
+    call.socket ??= new IsolateSocket((kind, data, code, reason) =>
+      this.toGuestSocket(seq, kind, data, code, reason),
+    );
+    return call.socket;
+  }
+
+  /** The guest's WebSocket sends (op 0) or closes (op 1). */
+  private onSocket(
+    seq: number,
+    op: 0 | 1,
+    data: string | ArrayBuffer | null,
+    code: number,
+    reason: string,
+  ) {
+    if (!this.calls.has(seq)) return;
+    const socket = this.socketOf(seq);
+    if (op === 0) socket.fromGuest(data ?? "");
+    else socket.guestClosed(code, reason);
+  }
+
+  /**
+   * A client's message or close for the guest. The listeners run without a deadline of their
+   * own, so one that does not return within the function's timeout gets the isolate looked into
+   * as a timed-out invocation would.
+   */
+  private toGuestSocket(
+    seq: number,
+    kind: 0 | 1,
+    data: string | Uint8Array | null,
+    code: number,
+    reason: string,
+  ) {
+    if (!this.alive) return;
+    this.lastUsed = Date.now();
+    const payload = data instanceof Uint8Array ? toArrayBuffer(data) : data;
+    const guard = setTimeout(() => {
+      this.calls
+        .get(seq)
+        ?.socket?.abort(1011, "a WebSocket listener ran past the function's timeout");
+      void this.disposeIfStuck();
+    }, this.fn.config.timeoutMs);
+    this.prepared.socketEvent
+      .apply(undefined, [seq, kind, payload, code, reason], { arguments: { copy: true } })
+      .then(
+        () => clearTimeout(guard),
+        (error: unknown) => {
+          clearTimeout(guard);
+          const call = this.calls.get(seq);
+          if (call !== undefined) this.fail(seq, this.classify(error, call.requestId));
+        },
+      );
   }
 
   /**

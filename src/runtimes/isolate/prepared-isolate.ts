@@ -31,6 +31,14 @@ export interface HostState {
   onDone(seq: number): void;
   onRespond(seq: number, kind: 0 | 1, payload: unknown): void;
   binding(seq: number, binding: string, op: string, args: unknown[]): Promise<unknown>;
+  /** Invocation `seq`'s WebSocket: a message to send (op 0) or a close (op 1). */
+  onSocket(
+    seq: number,
+    op: 0 | 1,
+    data: string | ArrayBuffer | null,
+    code: number,
+    reason: string,
+  ): void;
 }
 
 export interface PreparedIsolate {
@@ -40,6 +48,8 @@ export interface PreparedIsolate {
   readonly bind: Reference;
   readonly dispatch: Reference;
   readonly abort: Reference;
+  /** (seq, kind 0 message | 1 close, data, code, reason): a client's frames for the guest. */
+  readonly socketEvent: Reference;
   state: HostState;
 }
 
@@ -66,6 +76,7 @@ const unbound: HostState = {
   onRespond: () => undefined,
   binding: () =>
     Promise.resolve([1, "Error", "bindings are not available before the function is bound"]),
+  onSocket: () => undefined,
 };
 
 /**
@@ -127,6 +138,8 @@ export async function prepareIsolate(memoryMiB: number): Promise<PreparedIsolate
           prepared.state.binding(seq, binding, op, args),
         );
       },
+      (seq: number, op: 0 | 1, data: string | ArrayBuffer | null, code: number, reason: string) =>
+        prepared.state.onSocket(seq, op, data, code, reason),
     ].map((fn) => new ivm.Reference(fn));
 
     const install: Reference = await context.global.get("__lf_install", { reference: true });
@@ -139,12 +152,21 @@ export async function prepareIsolate(memoryMiB: number): Promise<PreparedIsolate
     const bind = await take("__lf_bind");
     const dispatch = await take("__lf_dispatch");
     const abort = await take("__lf_abort");
+    const socketEvent = await take("__lf_socket_event");
     answers.connect(await take("__lf_binding_answers"));
     await context.global.delete("__lf_install");
     const warm: Reference = await context.global.get("__lf_warm", { reference: true });
     await context.global.delete("__lf_warm");
     await warm.apply(undefined, [], { result: { promise: true } });
-    return Object.assign(prepared, { isolate, context, memoryMiB, bind, dispatch, abort });
+    return Object.assign(prepared, {
+      isolate,
+      context,
+      memoryMiB,
+      bind,
+      dispatch,
+      abort,
+      socketEvent,
+    });
   } catch (error) {
     if (!isolate.isDisposed) isolate.dispose();
     throw error;

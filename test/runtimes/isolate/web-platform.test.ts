@@ -1112,6 +1112,406 @@ void describe("streams", () => {
   });
 });
 
+void describe("WebSockets", () => {
+  interface Caught {
+    type: string;
+    name: string;
+    message: string;
+  }
+  /** Guest helper: what a call threw (constructor name, name, message), or null. */
+  const caught = `
+    const caught = (fn) => {
+      try { fn(); return null; } catch (e) { return { type: e.constructor.name, name: e.name, message: e.message }; }
+    };
+  `;
+  const assertThrew = (
+    actual: Caught | null | undefined,
+    expected: { type: string; name?: string; message: RegExp },
+  ): void => {
+    assert.ok(actual !== null && actual !== undefined, "expected the call to throw");
+    assert.equal(actual.type, expected.type);
+    assert.equal(actual.name, expected.name ?? expected.type);
+    assert.match(actual.message, expected.message);
+  };
+
+  void test("new WebSocketPair() gives a client and a server WebSocket, both CONNECTING", async () => {
+    const result = await harness.run<unknown>(`
+      const pair = new WebSocketPair();
+      const values = Object.values(pair);
+      const [client, server] = values;
+      return {
+        count: values.length,
+        keys: Object.keys(pair),
+        isSocket: values.map((s) => s instanceof WebSocket && s instanceof EventTarget),
+        distinct: client !== server,
+        indexed: pair[0] === client && pair[1] === server,
+        readyState: values.map((s) => s.readyState),
+        constants: [WebSocket.CONNECTING, WebSocket.OPEN, WebSocket.CLOSING, WebSocket.CLOSED],
+        tag: Object.prototype.toString.call(server),
+        url: server.url,
+        protocol: server.protocol,
+        extensions: server.extensions,
+        bufferedAmount: server.bufferedAmount,
+        enumerable: Object.keys(globalThis).filter((k) => ["WebSocket", "WebSocketPair", "MessageEvent", "CloseEvent"].includes(k)),
+        names: [WebSocket.name, WebSocketPair.name, MessageEvent.name, CloseEvent.name],
+      };
+    `);
+    assert.deepEqual(result, {
+      count: 2,
+      keys: ["0", "1"],
+      isSocket: [true, true],
+      distinct: true,
+      indexed: true,
+      readyState: [0, 0],
+      constants: [0, 1, 2, 3],
+      tag: "[object WebSocket]",
+      url: null,
+      protocol: "",
+      extensions: "",
+      bufferedAmount: 0,
+      enumerable: [],
+      names: ["WebSocket", "WebSocketPair", "MessageEvent", "CloseEvent"],
+    });
+  });
+
+  void test("new WebSocket() throws a TypeError that points at WebSocketPair", async () => {
+    const result = await harness.run<Caught[]>(`
+      ${caught}
+      return [caught(() => new WebSocket("wss://x")), caught(() => new WebSocket()), caught(() => { class Mine extends WebSocket {} new Mine(); })];
+    `);
+    assert.equal(result.length, 3);
+    for (const error of result) assertThrew(error, { type: "TypeError", message: /WebSocketPair/ });
+  });
+
+  void test("accept() opens the server half once; the client half cannot accept", async () => {
+    const result = await harness.run<{
+      before: number;
+      accepted: unknown;
+      after: number;
+      again: Caught | null;
+      stillOpen: number;
+      client: Caught | null;
+      clientState: number;
+      clientFirst: Caught | null;
+    }>(`
+      ${caught}
+      const [client, server] = Object.values(new WebSocketPair());
+      const before = server.readyState;
+      const accepted = server.accept();
+      const after = server.readyState;
+      const again = caught(() => server.accept());
+      const stillOpen = server.readyState;
+      const clientError = caught(() => client.accept());
+      const [freshClient] = Object.values(new WebSocketPair());
+      return { before, accepted, after, again, stillOpen, client: clientError, clientState: client.readyState, clientFirst: caught(() => freshClient.accept()) };
+    `);
+    assert.equal(result.before, 0);
+    assert.equal(result.accepted, undefined);
+    assert.equal(result.after, 1);
+    assertThrew(result.again, { type: "TypeError", message: /already accepted/ });
+    assert.equal(result.stillOpen, 1);
+    assertThrew(result.client, { type: "TypeError", message: /server half/ });
+    assert.equal(result.clientState, 0);
+    assertThrew(result.clientFirst, { type: "TypeError", message: /server half/ });
+  });
+
+  void test("send() needs an accepted, open server half and a string, ArrayBuffer or typed array", async () => {
+    const result = await harness.run<{
+      beforeAccept: Caught | null;
+      accepted: (Caught | null)[];
+      wrong: (Caught | null)[];
+      afterClose: Caught | null;
+      afterCloseState: number;
+    }>(`
+      ${caught}
+      const [, server] = Object.values(new WebSocketPair());
+      const beforeAccept = caught(() => server.send("x"));
+      server.accept();
+      const accepted = [
+        caught(() => server.send("x")),
+        caught(() => server.send(new ArrayBuffer(2))),
+        caught(() => server.send(new Uint8Array([1, 2, 3]))),
+        caught(() => server.send(new DataView(new ArrayBuffer(4)))),
+      ];
+      const wrong = [caught(() => server.send({})), caught(() => server.send(42)), caught(() => server.send(new Blob(["b"])))];
+      server.close();
+      return { beforeAccept, accepted, wrong, afterClose: caught(() => server.send("x")), afterCloseState: server.readyState };
+    `);
+    assertThrew(result.beforeAccept, { type: "TypeError", message: /accept\(\)/ });
+    assert.deepEqual(result.accepted, [null, null, null, null]);
+    assert.equal(result.wrong.length, 3);
+    for (const error of result.wrong)
+      assertThrew(error, {
+        type: "TypeError",
+        message: /string, an ArrayBuffer or a typed array/,
+      });
+    assertThrew(result.afterClose, { type: "TypeError", message: /after close\(\)/ });
+    assert.equal(result.afterCloseState, 2);
+  });
+
+  void test("close() allows 1000 and 3000-4999, a reason of at most 123 bytes, then is a no-op", async () => {
+    const result = await harness.run<{
+      codes: (Caught | null)[];
+      dom: boolean;
+      reasons: (Caught | null)[];
+      stateAfterRefusals: number;
+      connecting: Caught | null;
+      closed: unknown;
+      state: number;
+      second: unknown;
+      secondState: number;
+      allowed: (Caught | null)[];
+    }>(`
+      ${caught}
+      const open = () => { const [, server] = Object.values(new WebSocketPair()); server.accept(); return server; };
+      const server = open();
+      const codes = [1001, 999, 1005, 2999, 5000, 0].map((code) => caught(() => server.close(code)));
+      let dom = false;
+      try { server.close(1001); } catch (e) { dom = e instanceof DOMException; }
+      const reasons = [
+        caught(() => server.close(1000, "x".repeat(124))),
+        caught(() => server.close(4000, "é".repeat(62))),
+      ];
+      const stateAfterRefusals = server.readyState;
+      const [, connectingServer] = Object.values(new WebSocketPair());
+      const connecting = caught(() => connectingServer.close());
+      const closed = server.close(4000, "bye");
+      const state = server.readyState;
+      const second = server.close();
+      const secondState = server.readyState;
+      const allowed = [
+        caught(() => open().close()),
+        caught(() => open().close(1000)),
+        caught(() => open().close(3000)),
+        caught(() => open().close(4999, "x".repeat(123))),
+        caught(() => open().close(4999, "é".repeat(61) + "x")),
+      ];
+      return { codes, dom, reasons, stateAfterRefusals, connecting, closed, state, second, secondState, allowed };
+    `);
+    assert.equal(result.codes.length, 6);
+    for (const [i, code] of [1001, 999, 1005, 2999, 5000, 0].entries()) {
+      assertThrew(result.codes[i], {
+        type: "DOMException",
+        name: "InvalidAccessError",
+        message: new RegExp(`close code ${code} is not allowed`),
+      });
+    }
+    assert.equal(result.dom, true);
+    for (const error of result.reasons)
+      assertThrew(error, { type: "DOMException", name: "SyntaxError", message: /123 bytes/ });
+    assert.equal(result.stateAfterRefusals, 1);
+    assertThrew(result.connecting, { type: "TypeError", message: /accept\(\)/ });
+    assert.equal(result.closed, undefined);
+    assert.equal(result.state, 2);
+    assert.equal(result.second, undefined);
+    assert.equal(result.secondState, 2);
+    assert.deepEqual(result.allowed, [null, null, null, null, null]);
+  });
+
+  void test('binaryType is "arraybuffer" and refuses "blob"', async () => {
+    const result = await harness.run<{
+      initial: string;
+      blob: Caught | null;
+      afterBlob: string;
+      same: Caught | null;
+    }>(`
+      ${caught}
+      const [, server] = Object.values(new WebSocketPair());
+      const initial = server.binaryType;
+      const blob = caught(() => { server.binaryType = "blob"; });
+      return { initial, blob, afterBlob: server.binaryType, same: caught(() => { server.binaryType = "arraybuffer"; }) };
+    `);
+    assert.equal(result.initial, "arraybuffer");
+    assertThrew(result.blob, { type: "TypeError", message: /"arraybuffer"/ });
+    assert.equal(result.afterBlob, "arraybuffer");
+    assert.equal(result.same, null);
+  });
+
+  void test("onmessage and the other handler attributes round-trip, replace and clear", async () => {
+    const result = await harness.run<unknown>(`
+      const [, server] = Object.values(new WebSocketPair());
+      const seen = [];
+      const first = (e) => seen.push("first:" + e.data);
+      const second = (e) => seen.push("second:" + e.data);
+      const defaults = [server.onmessage, server.onclose, server.onerror, server.onopen];
+      server.onmessage = first;
+      const roundTrip = server.onmessage === first;
+      server.dispatchEvent(new MessageEvent("message", { data: 1 }));
+      server.onmessage = second;
+      const replaced = server.onmessage === second;
+      server.dispatchEvent(new MessageEvent("message", { data: 2 }));
+      server.onmessage = null;
+      const cleared = server.onmessage;
+      server.dispatchEvent(new MessageEvent("message", { data: 3 }));
+      const onClose = (e) => seen.push("close:" + e.code);
+      server.onclose = onClose;
+      const closeRoundTrip = server.onclose === onClose;
+      server.dispatchEvent(new CloseEvent("close", { code: 3001 }));
+      server.onclose = "not a function";
+      server.dispatchEvent(new CloseEvent("close", { code: 3002 }));
+      return { defaults, roundTrip, replaced, cleared, closeRoundTrip, seen, onclose: server.onclose };
+    `);
+    assert.deepEqual(result, {
+      defaults: [null, null, null, null],
+      roundTrip: true,
+      replaced: true,
+      cleared: null,
+      closeRoundTrip: true,
+      seen: ["first:1", "second:2", "close:3001"],
+      onclose: null,
+    });
+  });
+
+  void test("new Response(null, { status: 101, webSocket: client }) carries the client half", async () => {
+    const result = await harness.run<{
+      status: number;
+      same: boolean;
+      ok: boolean;
+      body: null;
+      plain: null;
+      handedOver: boolean;
+      notAccepted: Caught | null;
+      serverHalf: Caught | null;
+      refused: (Caught | null)[];
+      withBody: Caught | null;
+    }>(`
+      ${caught}
+      const [client, server] = Object.values(new WebSocketPair());
+      server.accept();
+      const response = new Response(null, { status: 101, webSocket: client });
+      const [lateClient] = Object.values(new WebSocketPair());
+      const [, loneServer] = Object.values(new WebSocketPair());
+      loneServer.accept();
+      return {
+        status: response.status,
+        same: response.webSocket === client,
+        ok: response.ok,
+        body: response.body,
+        plain: new Response("x").webSocket,
+        handedOver: __web.serverSocketOf(response) === server,
+        notAccepted: caught(() => __web.serverSocketOf(new Response(null, { status: 101, webSocket: lateClient }))),
+        serverHalf: caught(() => __web.serverSocketOf(new Response(null, { status: 101, webSocket: loneServer }))),
+        refused: [
+          caught(() => new Response(null, { status: 101 })),
+          caught(() => new Response(null, { status: 200, webSocket: client })),
+          caught(() => new Response(null, { status: 101, webSocket: {} })),
+          caught(() => new Response(null, { webSocket: client })),
+        ],
+        withBody: caught(() => new Response("hi", { status: 101, webSocket: client })),
+      };
+    `);
+    assert.equal(result.status, 101);
+    assert.equal(result.same, true);
+    assert.equal(result.ok, false);
+    assert.equal(result.body, null);
+    assert.equal(result.plain, null);
+    assert.equal(result.handedOver, true);
+    assertThrew(result.notAccepted, { type: "TypeError", message: /server\.accept\(\)/ });
+    assertThrew(result.serverHalf, { type: "TypeError", message: /client half/ });
+    assert.equal(result.refused.length, 4);
+    for (const error of result.refused)
+      assertThrew(error, { type: "RangeError", message: /status: 101, webSocket: client/ });
+    assertThrew(result.withBody, { type: "TypeError", message: /status 101 cannot have a body/ });
+  });
+
+  void test("MessageEvent and CloseEvent expose their init, with defaults", async () => {
+    const result = await harness.run<unknown>(`
+      const message = new MessageEvent("message", { data: "hi" });
+      const bare = new MessageEvent("message");
+      const close = new CloseEvent("close", { code: 4000, reason: "r", wasClean: true });
+      const plain = new CloseEvent("close");
+      return {
+        message: [message.type, message.data, message instanceof Event, message.isTrusted],
+        bytes: [...new Uint8Array(new MessageEvent("message", { data: new Uint8Array([7]).buffer }).data)],
+        bareData: bare.data,
+        close: [close.type, close.code, close.reason, close.wasClean, close instanceof Event],
+        defaults: [plain.code, plain.reason, plain.wasClean],
+      };
+    `);
+    assert.deepEqual(result, {
+      message: ["message", "hi", true, false],
+      bytes: [7],
+      bareData: null,
+      close: ["close", 4000, "r", true, true],
+      defaults: [0, "", false],
+    });
+  });
+
+  void test("the host's side: queued frames flush in order, messages and the close reach listeners", async () => {
+    const result = await harness.run<unknown>(`
+      const [, server] = Object.values(new WebSocketPair());
+      server.accept();
+      const toClient = [];
+      const bytes = new Uint8Array([1, 2, 3, 4]);
+      server.send("greeting");
+      server.send(bytes.subarray(1, 3));
+      bytes[1] = 9;
+      const queued = toClient.length;
+      __web.connectSocket(server, {
+        send: (data) => toClient.push(typeof data === "string" ? data : [...new Uint8Array(data)]),
+        close: (code, reason) => toClient.push({ code, reason }),
+      });
+      const events = [];
+      server.onmessage = (e) => events.push(["message", e.data, e.isTrusted, e instanceof MessageEvent]);
+      server.addEventListener("close", (e) => events.push(["close", e.code, e.reason, e.wasClean, server.readyState, e instanceof CloseEvent]));
+      __web.socketMessage(server, "ping");
+      server.send("pong");
+      server.close(4001, "done");
+      __web.socketMessage(server, "too late");
+      __web.socketClosed(server, 4001, "done");
+      __web.socketClosed(server, 1000, "again");
+      const [, dropped] = Object.values(new WebSocketPair());
+      dropped.accept();
+      const lost = [];
+      dropped.addEventListener("error", (e) => lost.push("error:" + e.isTrusted));
+      dropped.addEventListener("close", (e) => lost.push("close:" + e.code + ":" + e.wasClean));
+      __web.socketClosed(dropped, 1006, "");
+      return { queued, toClient, events, state: server.readyState, lost, droppedState: dropped.readyState };
+    `);
+    assert.deepEqual(result, {
+      queued: 0,
+      toClient: ["greeting", [2, 3], "pong", { code: 4001, reason: "done" }],
+      events: [
+        ["message", "ping", true, true],
+        ["close", 4001, "done", true, 3, true],
+      ],
+      state: 3,
+      lost: ["error:true", "close:1006:false"],
+      droppedState: 3,
+    });
+  });
+
+  void test("close() converts its code to an integer before the host sees it", async () => {
+    const codes = await harness.run<unknown>(`
+        const sent = [];
+        for (const code of ["3000", 3000.5]) {
+          const [, server] = Object.values(new WebSocketPair());
+          server.accept();
+          __web.connectSocket(server, { send: () => undefined, close: (c) => sent.push(c) });
+          server.close(code);
+        }
+        return sent;
+      `);
+    assert.deepEqual(codes, [3000, 3000]);
+  });
+
+  void test("an on* handler is its own listener, apart from addEventListener's", async () => {
+    const calls = await harness.run<number[]>(`
+        const [, server] = Object.values(new WebSocketPair());
+        let n = 0;
+        const listener = () => n++;
+        server.addEventListener("message", listener);
+        server.onmessage = listener;
+        server.dispatchEvent(new MessageEvent("message"));
+        const both = n;
+        server.onmessage = null;
+        server.dispatchEvent(new MessageEvent("message"));
+        return [both, n - both];
+      `);
+    assert.deepEqual(calls, [2, 1]);
+  });
+});
+
 void describe("an unmodified hono app", () => {
   before(async () => {
     await harness.run(`

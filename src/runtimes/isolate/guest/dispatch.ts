@@ -12,7 +12,7 @@ import type { FlatHeaders, HostHooks } from "./host-api.js";
 import { lambdaInvoke, type LambdaHandler } from "./lambda.js";
 import { lambdaMessage, lambdaScheduled } from "./lambda-events.js";
 import { toMessage, toScheduledEvent, type EventMeta } from "./trigger-events.js";
-import type { WebPlatform } from "./web/index.js";
+import type { GuestSocket, WebPlatform } from "./web/index.js";
 
 export interface FunctionMeta {
   project: string;
@@ -32,9 +32,9 @@ type Env = Record<string, unknown>;
 type FetchHandler = (request: Request, env: Env, ctx: Context) => unknown;
 type EventHandler = (event: unknown, env: Env, ctx: Context) => unknown;
 
-/** [status, headers, body, streamed, settled]: `settled` 1 means no waitUntil work is left, so
- * the host needs no separate `done` call. */
-export type HostResult = [number, FlatHeaders, string | ArrayBuffer | null, 0 | 1, 0 | 1];
+/** [status, headers, body, streamed, settled]: `streamed` 1 is a streamed body, 2 an accepted
+ * WebSocket; `settled` 1 means no waitUntil work is left, so the host needs no `done` call. */
+export type HostResult = [number, FlatHeaders, string | ArrayBuffer | null, 0 | 1 | 2, 0 | 1];
 
 /**
  * Fields per invocation in a batch: seq, requestId, kind, then for HTTP (kind 0) method, url,
@@ -61,6 +61,11 @@ export function createDispatcher(hooks: HostHooks, web: WebPlatform) {
   let makeEnv: (seq: number) => Env = () => ({});
   let meta: FunctionMeta | undefined;
   const controllers = new Map<number, AbortController>();
+  /** Open WebSockets by invocation: the invocation lasts until its socket closes. */
+  const sockets = new Map<
+    number,
+    { socket: GuestSocket; requestId: string; pending: Array<Promise<unknown>> }
+  >();
 
   /** Called once after the function's bundle ran; returns the triggers it handles
    * ("http,message,scheduled") or throws why none. */
@@ -168,8 +173,19 @@ export function createDispatcher(hooks: HostHooks, web: WebPlatform) {
           `the fetch handler returned ${describe(result)} instead of a Response; return new Response(body, init)`,
         );
       }
-      const out = web.bodyForHost(result);
       const flat = web.headersForHost(result.headers);
+      const socket = web.serverSocketOf(result);
+      if (socket !== undefined) {
+        controllers.delete(seq);
+        sockets.set(seq, { socket, requestId, pending });
+        web.connectSocket(socket, {
+          send: (data) => hooks.socket(seq, 0, data, 0, ""),
+          close: (code, reason) => hooks.socket(seq, 1, null, code, reason),
+        });
+        streaming = true;
+        return [101, flat, null, 2, 0];
+      }
+      const out = web.bodyForHost(result);
       if (out !== null && typeof out === "object" && !(out instanceof ArrayBuffer)) {
         streaming = true;
         void pump(seq, requestId, out, pending);
@@ -286,11 +302,33 @@ export function createDispatcher(hooks: HostHooks, web: WebPlatform) {
     controllers.get(seq)?.abort(new AbortReason(reason));
   }
 
+  /** From the host: a client's message (kind 0) to invocation `seq`'s WebSocket, or its close (1). */
+  function socketEvent(
+    seq: number,
+    kind: number,
+    data: string | ArrayBuffer | null,
+    code: number,
+    reason: string,
+  ): void {
+    const open = sockets.get(seq);
+    if (open === undefined) return;
+    web.withRequest(open.requestId, () => {
+      if (kind === 0) web.socketMessage(open.socket, data ?? "");
+      else {
+        sockets.delete(seq);
+        web.socketClosed(open.socket, code, reason);
+      }
+    });
+    // calls the close listeners made (env.kv.put(…)) reach the host before the invocation ends;
+    // later async work needs ctx.waitUntil, as after any response
+    if (kind !== 0) void hooks.sleep(0).then(() => finish(seq, open.pending));
+  }
+
   function logError(requestId: string, error: unknown) {
     hooks.log("error", requestId, `Uncaught (in waitUntil or stream) ${describeError(error)[1]}`);
   }
 
-  return { bind, dispatchBatch, abort };
+  return { bind, dispatchBatch, abort, socketEvent };
 }
 
 /**

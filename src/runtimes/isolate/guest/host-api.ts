@@ -36,6 +36,14 @@ export interface HostHooks {
   binding(seq: number, binding: string, op: string, args: unknown[]): Promise<unknown>;
   /** Fire-and-forget: the late answer of invocation `seq` (kind 0: result, 1: [message, stack]). */
   respond(seq: number, kind: 0 | 1, payload: unknown): void;
+  /** Fire-and-forget: invocation `seq`'s WebSocket sends a message (op 0) or closes (op 1). */
+  socket(
+    seq: number,
+    op: 0 | 1,
+    data: string | ArrayBuffer | null,
+    code: number,
+    reason: string,
+  ): void;
 }
 
 /** The minimal surface of an isolated-vm Reference as seen from inside the isolate. */

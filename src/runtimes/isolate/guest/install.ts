@@ -1,7 +1,7 @@
 // The guest bootstrap's entry: run once in every fresh isolate, before any function code.
 // It wraps the host's References into HostHooks, installs the Web platform, and leaves its
-// entry points on globalThis for the host to take (and then delete): bind, dispatch, abort and
-// binding answers.
+// entry points on globalThis for the host to take (and then delete): bind, dispatch, abort,
+// WebSocket events and binding answers.
 import type { FlatHeaders, HostHooks, IvmReference, LogLevel } from "./host-api.js";
 import { bindingBatch } from "./binding-batch.js";
 import { createDispatcher } from "./dispatch.js";
@@ -20,6 +20,7 @@ function install(
   doneRef: IvmReference,
   respondRef: IvmReference,
   bindingRef: IvmReference,
+  socketRef: IvmReference,
 ): void {
   const bindings = bindingBatch(bindingRef);
   const hooks: HostHooks = {
@@ -48,6 +49,8 @@ function install(
     done: (seq) => doneRef.applyIgnored(undefined, [seq], copy),
     respond: (seq, kind, payload) => respondRef.applyIgnored(undefined, [seq, kind, payload], copy),
     binding: (seq, binding, op, args) => bindings.call(seq, binding, op, args),
+    socket: (seq, op, data, code, reason) =>
+      socketRef.applyIgnored(undefined, [seq, op, data, code, reason], copy),
   };
   const web = installWebPlatform(hooks);
   const dispatcher = createDispatcher(hooks, web);
@@ -55,6 +58,7 @@ function install(
   g["__lf_bind"] = dispatcher.bind;
   g["__lf_dispatch"] = dispatcher.dispatchBatch;
   g["__lf_abort"] = dispatcher.abort;
+  g["__lf_socket_event"] = dispatcher.socketEvent;
   g["__lf_binding_answers"] = bindings.answer;
   g["__lf_warm"] = () => warmUp(web);
 }

@@ -28,6 +28,17 @@ import { markUncloneable, structuredClone } from "./structured-clone.js";
 import { CryptoKey, SubtleCrypto } from "./subtle.js";
 import { createTimers } from "./timers.js";
 import { CORE_JS_SHARED_GLOBAL, URL, URLSearchParams } from "./url.js";
+import {
+  CloseEvent,
+  MessageEvent,
+  WebSocket,
+  WebSocketPair,
+  acceptedServerHalf,
+  connectSocket,
+  socketClosed,
+  socketMessage,
+  type SocketSink,
+} from "./websocket.js";
 
 export type {
   PlatformAbortSignal,
@@ -54,7 +65,16 @@ export interface WebPlatform {
   isResponse(value: unknown): value is PlatformResponse;
   /** Run `fn` with `requestId` as the console's current invocation (used for log attribution). */
   withRequest<T>(requestId: string, fn: () => T): T;
+  /** The accepted server half of a 101 answer's WebSocketPair; undefined for other answers. */
+  serverSocketOf(response: PlatformResponse): GuestSocket | undefined;
+  connectSocket(socket: GuestSocket, sink: SocketSink): void;
+  socketMessage(socket: GuestSocket, data: string | ArrayBuffer): void;
+  socketClosed(socket: GuestSocket, code: number, reason: string): void;
 }
+
+/** A function's server half of a WebSocket, as the dispatcher holds it. */
+export type GuestSocket = WebSocket;
+export type { SocketSink } from "./websocket.js";
 
 const INSPECT = Symbol.for("nodejs.util.inspect.custom");
 
@@ -75,6 +95,7 @@ export function installWebPlatform(hooks: HostHooks): WebPlatform {
     AbortSignal,
     EventTarget,
     Event,
+    WebSocket,
     CryptoKey,
     streams.ReadableStream,
     streams.WritableStream,
@@ -111,6 +132,10 @@ export function installWebPlatform(hooks: HostHooks): WebPlatform {
     Event,
     EventTarget,
     CustomEvent,
+    MessageEvent,
+    CloseEvent,
+    WebSocket,
+    WebSocketPair,
     DOMException,
     Crypto,
     CryptoKey,
@@ -141,6 +166,13 @@ export function installWebPlatform(hooks: HostHooks): WebPlatform {
     headersForHost: (headers) => flattenHeaders(ownInstance(headers, Headers, "headers")),
     isResponse: (value): value is PlatformResponse => value instanceof Response,
     withRequest,
+    serverSocketOf: (response) => {
+      const own = ownInstance(response, Response, "response");
+      return own.status === 101 ? acceptedServerHalf(own.webSocket) : undefined;
+    },
+    connectSocket,
+    socketMessage,
+    socketClosed,
   };
 }
 

@@ -6,6 +6,7 @@ import type { FormData } from "./form-data.js";
 import { Headers, type HeadersInit, freezeHeaders, headersFromFlat } from "./headers.js";
 import type { ReadableStream } from "./streams.js";
 import { URL } from "./url.js";
+import { WebSocket } from "./websocket.js";
 import { toDOMString, toNumber } from "./webidl.js";
 
 export type ResponseType = "basic" | "cors" | "default" | "error" | "opaque" | "opaqueredirect";
@@ -27,6 +28,7 @@ class ResponseParts {
     readonly body: Body | null,
     readonly url: string,
     readonly redirected = false,
+    readonly webSocket: WebSocket | null = null,
   ) {}
 }
 
@@ -44,6 +46,7 @@ export class Response {
   readonly #body: Body | null;
   readonly #url: string;
   readonly #redirected: boolean;
+  readonly #webSocket: WebSocket | null;
 
   constructor(body?: BodyInit | null | ResponseParts, init?: ResponseInit) {
     const parts =
@@ -57,6 +60,12 @@ export class Response {
     this.#body = parts.body;
     this.#url = parts.url;
     this.#redirected = parts.redirected;
+    this.#webSocket = parts.webSocket;
+  }
+
+  /** The client half of an accepted WebSocketPair, on a 101 answer. */
+  get webSocket(): WebSocket | null {
+    return this.#webSocket;
   }
 
   static json(data: unknown, init?: ResponseInit): Response {
@@ -150,6 +159,7 @@ export class Response {
         body,
         this.#url,
         this.#redirected,
+        this.#webSocket,
       ),
     );
   }
@@ -177,7 +187,14 @@ function partsFromInit(
   init: ResponseInit | undefined,
 ): ResponseParts {
   const status = init?.status === undefined ? 200 : toNumber(init.status);
-  if (!Number.isInteger(status) || status < 200 || status > 599) {
+  const webSocket = init?.["webSocket"] ?? null;
+  if (webSocket !== null || status === 101) {
+    if (status !== 101 || !(webSocket instanceof WebSocket)) {
+      throw new RangeError(
+        "a WebSocket answer is new Response(null, { status: 101, webSocket: client }) with the client half of a WebSocketPair",
+      );
+    }
+  } else if (!Number.isInteger(status) || status < 200 || status > 599) {
     throw new RangeError(
       `Response status must be an integer from 200 to 599, got ${String(init?.status)}`,
     );
@@ -191,7 +208,16 @@ function partsFromInit(
     if (extracted.contentType !== null && !headers.has("content-type"))
       headers.set("content-type", extracted.contentType);
   }
-  return new ResponseParts("default", status, statusText, headers, extracted?.body ?? null, "");
+  return new ResponseParts(
+    "default",
+    status,
+    statusText,
+    headers,
+    extracted?.body ?? null,
+    "",
+    false,
+    webSocket,
+  );
 }
 
 /** The Response of an outbound fetch, over the host's result (headers parsed on first use). */

@@ -6,12 +6,14 @@
 //   5. events: throughput through a consumer function and publish→handler latency, SQLite and
 //      NATS, beside raw JetStream
 //   6. gateway: hello world through a plain route and one with JWT + rate limit + CORS
+//   7. processes: Python and a shell bootstrap, cold and warm, beside the isolate's warm
 // Results print as a table with ratios and are written to bench/results/<date>.json.
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { bindingFigures, type BindingFigures } from "./bindings.js";
 import { eventFigures, rawJetStream, type EventFigures } from "./events.js";
 import { gatewayFigures } from "./gateway.js";
+import { isolateWarm, processFigures } from "./processes.js";
 import { coldStarts, memoryAtScale } from "./scale.js";
 import { startBareNode, startLitefaas, startWorkerd, type Server } from "./servers.js";
 import { requireWrk, wrk, type WrkResult } from "./wrk.js";
@@ -198,6 +200,47 @@ async function main() {
           `${g.guarded.p99Ms.toFixed(2)} ms`,
         ],
       ])}\ncost: ${(g.cost * 100).toFixed(1)} % of throughput (target ≤ 15 %)\n`,
+    );
+  }
+  if (wanted("processes")) {
+    requireWrk();
+    process.stdout.write("\nprocess functions, 30 distinct copies cold, then one warm:\n");
+    const isolate = await isolateWarm();
+    const figures = [
+      await processFigures("python", 30, DURATION, 4),
+      await processFigures("shell", 10, DURATION, 4),
+    ];
+    report["processes"] = { isolateWarm: isolate, figures };
+    process.stdout.write(
+      `${formatTable([
+        [
+          "runtime",
+          "cold p50 (target ≤ 60 ms)",
+          "cold p99",
+          "warm p50",
+          "warm p99",
+          "over isolate",
+          "req/s (-c4)",
+        ],
+        [
+          "isolate (reference)",
+          "",
+          "",
+          `${isolate.p50.toFixed(2)} ms`,
+          `${isolate.p99.toFixed(2)} ms`,
+          "",
+          "",
+        ],
+        ...figures.map((f) => [
+          f.runtime,
+          `${f.cold.p50.toFixed(1)} ms`,
+          `${f.cold.p99.toFixed(1)} ms`,
+          `${f.warm.p50.toFixed(2)} ms`,
+          `${f.warm.p99.toFixed(2)} ms`,
+          `${(f.warm.p50 - isolate.p50).toFixed(2)} ms (target ≤ 0.3)`,
+          String(Math.round(f.throughput.rps)),
+        ]),
+      ])}\n`,
     );
   }
   const dir = join(ROOT, "bench/results");

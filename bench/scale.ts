@@ -29,7 +29,7 @@ async function manyFunctions(count: number): Promise<string> {
 }
 
 /** One GET over a keep-alive connection, timed from send to the last body byte. */
-function timedGet(agent: Agent, url: URL): Promise<number> {
+export function timedGet(agent: Agent, url: URL): Promise<number> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
     const req = request(url, { agent }, (res) => {
@@ -44,7 +44,7 @@ function timedGet(agent: Agent, url: URL): Promise<number> {
   });
 }
 
-function summarize(samples: number[]): LatencySummary {
+export function summarize(samples: number[]): LatencySummary {
   const sorted = [...samples].sort((a, b) => a - b);
   return {
     p50: percentile(sorted, 50),

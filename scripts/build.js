@@ -1,7 +1,7 @@
 // Build: TypeScript for the platform (tsc → dist/), and the guest bootstrap that runs inside
 // every isolate (esbuild → dist/guest/bootstrap.js, one minified IIFE).
 import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, writeFileSync } from "node:fs";
 import { build } from "esbuild";
 import { createRequire } from "node:module";
 
@@ -11,6 +11,12 @@ const tsc = require.resolve("typescript/bin/tsc");
 execFileSync(process.execPath, [tsc, "-p", "tsconfig.json"], { stdio: "inherit" });
 execFileSync(process.execPath, [tsc, "-p", "src/runtimes/isolate/guest/tsconfig.json"], {
   stdio: "inherit",
+});
+
+// the process runtimes' own files (the Python bootstrap and SDK) ship beside their code
+cpSync("src/runtimes/process/python", "dist/src/runtimes/process/python", {
+  recursive: true,
+  filter: (path) => !path.includes("__pycache__"),
 });
 
 mkdirSync("dist/guest", { recursive: true });

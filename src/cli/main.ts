@@ -25,6 +25,7 @@ usage: litefaas <command> [options]
      [--header-timeout 10s] [--body-timeout 60s] [--request-timeout 0] [--max-header-size 16384]
                                    the gateway's limits on clients (0: the function's timeout)
      [--access-log <file>|-|off]   JSON access log lines (default <data>/access.log)
+     [--require-sandbox]           refuse to run process functions without every protection
                                    run the platform (gateway, admin API, runtimes) in one process
   deploy [dir]                     bundle the project in dir (default .) and deploy it
   invoke <project>/<function> [--method GET] [--path /] [--data <text|@file>] [--header "k: v"]...
@@ -97,6 +98,7 @@ const options = {
   "request-timeout": { type: "string" },
   "max-header-size": { type: "string" },
   "access-log": { type: "string" },
+  "require-sandbox": { type: "boolean" },
 } as const;
 
 export type Flags = ReturnType<typeof parse>["values"];

@@ -1,10 +1,11 @@
 // Turning a project directory into a deploy request: read and validate the manifest, bundle
 // every function. Runs where the code is (the CLI, or `up` for its own examples).
-import { readdir, readFile } from "node:fs/promises";
+import { readdir, readFile, stat } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import { LitefaasError } from "../shared/errors.js";
 import { loadManifest } from "../shared/manifest/load.js";
 import { bundleFunction } from "./bundle.js";
+import { packTaskRoot } from "../runtimes/process/archive.js";
 import type { DeployRequest } from "./deployer.js";
 
 export interface BuildProgress {
@@ -28,9 +29,12 @@ export async function buildProject(
     const config = manifest.functions[name];
     if (config === undefined) continue;
     progress({ step: "bundle", name, index, total: names.length });
-    const bundle = await bundleFunction(dir, config.main, name);
-    bundles[name] = bundle.code;
-    bytes += bundle.code.length;
+    const code =
+      config.runtime === "isolate"
+        ? (await bundleFunction(dir, config.main, name)).code
+        : await packProcessFunction(dir, config.main, config.runtime, name);
+    bundles[name] = code;
+    bytes += code.length;
     const found = await readMigrations(join(dir, dirname(config.main), "migrations"));
     if (found.length > 0) migrations[name] = found;
   }
@@ -42,6 +46,30 @@ export async function buildProject(
     bundles,
     migrations,
   };
+}
+
+/** A process function's folder, packed; its entry must be there (and executable for `process`). */
+async function packProcessFunction(
+  dir: string,
+  main: string,
+  runtime: string,
+  name: string,
+): Promise<string> {
+  const entry = join(dir, main);
+  let mode: number;
+  try {
+    mode = (await stat(entry)).mode;
+  } catch {
+    throw new LitefaasError("BUILD_FAILED", `${name}: ${main} does not exist`, {
+      fix: `create ${main}, or point functions.${name}.main at the function's entry file`,
+    });
+  }
+  if (runtime === "process" && (mode & 0o111) === 0) {
+    throw new LitefaasError("BUILD_FAILED", `${name}: ${main} is not executable`, {
+      fix: `chmod +x ${main} (a runtime: process function is an executable, e.g. a bootstrap script)`,
+    });
+  }
+  return packTaskRoot(dirname(entry), entry);
 }
 
 const MIGRATION_NAME = /^\d{4}_[A-Za-z0-9_-]+\.sql$/;

@@ -26,6 +26,8 @@ export interface NodeConfig {
   http: HttpLimits;
   /** Where access log lines go: a file path, "-" for stdout, or undefined for nowhere. */
   accessLog: string | undefined;
+  /** Refuse to run process functions when a sandbox protection is missing. */
+  requireSandbox: boolean;
 }
 
 export interface HttpLimits {
@@ -57,6 +59,7 @@ export interface ConfigInput {
   requestTimeout?: string | undefined;
   maxHeaderSize?: string | undefined;
   accessLog?: string | undefined;
+  requireSandbox?: boolean | undefined;
 }
 
 export function buildConfig(
@@ -91,6 +94,7 @@ export function buildConfig(
     ),
     http: httpLimits(input, env),
     accessLog: accessLogTarget(input.accessLog ?? env["LITEFAAS_ACCESS_LOG"], dataDir),
+    requireSandbox: input.requireSandbox ?? env["LITEFAAS_REQUIRE_SANDBOX"] === "1",
   };
 }
 

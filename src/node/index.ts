@@ -22,6 +22,8 @@ import { buildProject } from "../control/build-project.js";
 import { Deployer, type DeployResult } from "../control/deployer.js";
 import { Registry } from "../control/registry.js";
 import { Gateway } from "../gateway/server.js";
+import { combineRuntimes } from "../runtimes/index.js";
+import { createProcessRuntime } from "../runtimes/process/index.js";
 import { createAccessLog } from "../gateway/access-log.js";
 import { Router } from "../gateway/router.js";
 import { Authenticator } from "../gateway/auth/authenticate.js";
@@ -88,7 +90,19 @@ export async function startNode(
     prewarm: config.prewarm,
     services: (fn) => functionServices.servicesFor(fn),
   });
-  const scheduler = new Scheduler(runtime, {
+  const processes = createProcessRuntime({
+    blobs,
+    dataDir: config.dataDir,
+    requireSandbox: config.requireSandbox,
+    services: (fn) => functionServices.servicesFor(fn),
+  });
+  if (processes.protections.off.length > 0) {
+    say(
+      `process functions run without: ${processes.protections.off.join("; ")}${config.requireSandbox ? " (--require-sandbox: they will not start)" : ""}`,
+    );
+  }
+  const runtimes = combineRuntimes(runtime, processes);
+  const scheduler = new Scheduler(runtimes, {
     perInstance: config.perInstance,
     drainMs: config.drainMs,
   });
@@ -101,7 +115,7 @@ export async function startNode(
   const deployer = new Deployer(
     registry,
     blobs,
-    (fn) => runtime.verify(fn),
+    (fn) => runtimes.verify(fn),
     async (fn, migrations) => {
       const db = await sql.database(sqlOwnerOf(fn.project, fn.name));
       try {
@@ -224,7 +238,7 @@ export async function startNode(
         await accessLog.close();
         await triggers.close();
         await scheduler.close(Math.min(config.drainMs, 5000));
-        await runtime.close();
+        await runtimes.close();
         await logs.close();
         apiKeys.close();
         limiter.close();

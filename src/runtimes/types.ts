@@ -89,6 +89,8 @@ export interface Instance {
 export interface Runtime {
   /** Make an instance of `fn` ready to serve (the cold start). */
   createInstance(fn: FunctionVersion): Promise<Instance>;
+  /** Invocations one instance of `fn` serves at once, when the runtime decides (a process: 1). */
+  perInstance?(fn: FunctionVersion): number;
   /** Check that code loads and exports a handler, in a scratch instance; throws why not. */
   verify(fn: FunctionVersion): Promise<void>;
   close(): Promise<void>;

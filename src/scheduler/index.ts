@@ -59,7 +59,13 @@ export class Scheduler {
     const pool = this.pools.get(key);
     if (pool !== undefined && pool.fn.version === fn.version && pool.fn.artifact === fn.artifact)
       return pool;
-    const fresh = new FunctionPool(fn, this.runtime, this.options);
+    const fresh = new FunctionPool(fn, this.runtime, {
+      ...this.options,
+      perInstance: Math.min(
+        this.runtime.perInstance?.(fn) ?? Number.POSITIVE_INFINITY,
+        this.options.perInstance,
+      ),
+    });
     this.pools.set(key, fresh);
     if (pool !== undefined) this.retirePool(pool);
     return fresh;

@@ -43,6 +43,11 @@ export const catalog = {
   },
   FUNCTION_INIT_FAILED: { status: 500, kind: "user", title: "The function failed to start" },
   INSTANCE_RESET: { status: 503, kind: "system", title: "The function instance was reset" },
+  FUNCTION_CRASHED: {
+    status: 502,
+    kind: "user",
+    title: "The function's process exited during the invocation",
+  },
   NO_HANDLER: {
     status: 501,
     kind: "user",

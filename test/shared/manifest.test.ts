@@ -106,6 +106,8 @@ void describe("manifest: valid manifests", () => {
         hello: {
           name: "hello",
           main: "functions/hello/index.ts",
+          runtime: "isolate",
+          handler: undefined,
           env: { NAME: "world", COUNT: "3", RATIO: "1.5", DEBUG: "true", _under_score: "" },
           memoryMiB: 128,
           timeoutMs: 30_000,
@@ -268,7 +270,7 @@ void describe("manifest: every problem says file, path, line, what and how to fi
     assert.deepEqual([inFunction.path, inFunction.line], ["functions.hello.limit", 5]);
     assert.match(
       inFunction.fix,
-      /allowed here: main, env, limits, egress, idleTimeout, subjects, schedule, concurrency, retry, maxEventAge, deadLetter, onSuccess, onFailure$/,
+      /allowed here: main, runtime, handler, env, limits, egress, idleTimeout, subjects, schedule, concurrency, retry, maxEventAge, deadLetter, onSuccess, onFailure$/,
     );
 
     const inLimits = onlyProblem(minimal("    limits:", "      timeout: 1s", "      memroy: 256"));
@@ -312,17 +314,72 @@ void describe("manifest: every problem says file, path, line, what and how to fi
     assert.match(concurrency.problem, /must be integer/);
   });
 
-  void it("a main that is not a JavaScript or TypeScript file", () => {
-    for (const main of ["main.py", "index", "index.ts.bak", "handler.go"]) {
+  void it("a main no runtime can run, without a runtime named", () => {
+    for (const main of ["index", "index.ts.bak", "handler.go"]) {
       const p = onlyProblem(yaml("project: demo", "functions:", "  hello:", `    main: ${main}`));
       assert.equal(p.path, "functions.hello.main", main);
       assert.equal(p.line, 4, main);
       assert.match(
         p.problem,
-        new RegExp(`"${main.replace(/\./g, "\\.")}" is not a JavaScript or TypeScript file`),
+        new RegExp(
+          `"${main.replace(/\./g, "\\.")}" is not a JavaScript, TypeScript or Python file`,
+        ),
       );
-      assert.match(p.fix, /\.ts, .*\.mjs/);
+      assert.match(p.fix, /\.ts, .*\.mjs.*\.py.*runtime: process/);
     }
+  });
+
+  void it("infers the runtime from main, and the handler from its file name", () => {
+    const functions = parseManifest(
+      yaml(
+        "project: demo",
+        "functions:",
+        "  js: { main: functions/js/index.ts }",
+        "  py: { main: functions/py/thumbnail.py }",
+        "  named: { main: functions/py/app.py, handler: app.resize }",
+        "  exe: { runtime: process, main: functions/exe/bootstrap, handler: function.handler }",
+        "  node: { runtime: node-process, main: functions/node/index.mjs }",
+      ),
+      FILE,
+    ).functions;
+    const pick = (name: string) => [functions[name]?.runtime, functions[name]?.handler];
+    assert.deepEqual(pick("js"), ["isolate", undefined]);
+    assert.deepEqual(pick("py"), ["python", "thumbnail.handler"]);
+    assert.deepEqual(pick("named"), ["python", "app.resize"]);
+    assert.deepEqual(pick("exe"), ["process", "function.handler"]);
+    assert.deepEqual(pick("node"), ["node-process", "index.handler"]);
+  });
+
+  void it("a runtime that does not match main's kind of file", () => {
+    const python = onlyProblem(minimal("    runtime: python"));
+    assert.equal(python.path, "functions.hello.main");
+    assert.match(python.problem, /is not a Python file/);
+    const node = onlyProblem(
+      yaml(
+        "project: demo",
+        "functions:",
+        "  hello:",
+        "    main: main.py",
+        "    runtime: node-process",
+      ),
+    );
+    assert.match(node.problem, /is not a JavaScript file/);
+  });
+
+  void it("a handler on an isolate function, and a handler that is not module.function", () => {
+    const isolate = onlyProblem(minimal("    handler: index.handler"));
+    assert.equal(isolate.path, "functions.hello.handler");
+    assert.match(isolate.problem, /handler is for process functions/);
+    const shape = onlyProblem(
+      yaml("project: demo", "functions:", "  hello:", "    main: main.py", "    handler: handler"),
+    );
+    assert.equal(shape.path, "functions.hello.handler");
+  });
+
+  void it("an unknown runtime, listing the known ones", () => {
+    const p = onlyProblem(minimal("    runtime: ruby"));
+    assert.equal(p.path, "functions.hello.runtime");
+    assert.match(`${p.problem} ${p.fix}`, /isolate.*python.*process.*node-process/);
   });
 
   void it("a bad environment variable name points at that name", () => {

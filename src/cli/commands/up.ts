@@ -34,6 +34,7 @@ export async function upCommand(flags: Flags): Promise<number> {
       requestTimeout: flags["request-timeout"],
       maxHeaderSize: flags["max-header-size"],
       accessLog: flags["access-log"],
+      requireSandbox: flags["require-sandbox"],
     },
     process.env,
   );

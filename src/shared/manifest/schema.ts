@@ -1,6 +1,7 @@
 // The manifest's JSON Schema, published as schema/litefaas.schema.json for editor completion.
 // Every property carries a description: editors show it, and validation errors quote it.
 import { DURATION_PATTERN } from "../duration.js";
+import { RUNTIME_KINDS } from "./types.js";
 
 /** A subscription: tokens of letters, digits, _ and -, "*" for one token, ">" last for the rest. */
 export const SUBJECT_PATTERN = "^([A-Za-z0-9_-]+|\\*)(\\.([A-Za-z0-9_-]+|\\*))*(\\.>)?$|^>$";
@@ -209,7 +210,19 @@ export const manifestSchema = {
           main: {
             type: "string",
             minLength: 1,
-            description: "Entry file, relative to the project root (.ts, .js, .mjs, .mts, .cjs).",
+            description:
+              "Entry file, relative to the project root: .ts, .js, .mjs, .mts, .cjs (an isolate), .py (Python), or an executable (runtime: process).",
+          },
+          runtime: {
+            enum: [...RUNTIME_KINDS],
+            description:
+              "What runs the function: isolate (JS/TS in V8), python, process (any executable speaking the Lambda Runtime API) or node-process (Node with its full API). Inferred from main's extension when absent.",
+          },
+          handler: {
+            type: "string",
+            pattern: "^[A-Za-z_][A-Za-z0-9_./-]*\\.[A-Za-z_][A-Za-z0-9_]*$",
+            description:
+              "For python and node-process: <module>.<function>, e.g. main.handler (the default: <main's file name>.handler). Passed to a process as _HANDLER.",
           },
           env: {
             type: "object",

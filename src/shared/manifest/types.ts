@@ -1,10 +1,17 @@
 import type { AuthConfig, RateLimitPolicy, RouteConfig } from "../routes.js";
 
+export const RUNTIME_KINDS = ["isolate", "python", "process", "node-process"] as const;
+export type RuntimeKind = (typeof RUNTIME_KINDS)[number];
+
 /** One function's configuration, normalized (defaults filled in, durations in ms). */
 export interface FunctionConfig {
   name: string;
   /** Entry file relative to the project root. */
   main: string;
+  /** What runs it: a V8 isolate (JS/TS), or a sandboxed process speaking the Lambda Runtime API. */
+  runtime: RuntimeKind;
+  /** A process runtime's handler, "<module>.<function>" (Lambda's _HANDLER). */
+  handler: string | undefined;
   env: Record<string, string>;
   memoryMiB: number;
   timeoutMs: number;

@@ -23,12 +23,15 @@ import type {
   FunctionConfig,
   Manifest,
   ManifestProblem,
+  RuntimeKind,
   ScheduleConfig,
 } from "./types.js";
 
 /** The manifest as written, once the schema accepted it. */
 interface RawFunction {
   main: string;
+  runtime?: RuntimeKind;
+  handler?: string;
   env?: Record<string, string | number | boolean>;
   limits?: { memory?: number; timeout?: string; concurrency?: number };
   egress?: string[];
@@ -102,6 +105,47 @@ const MAX_EVENT_AGE_MS = 14 * 24 * 3_600_000;
 const MAX_TIMEOUT_MS = 15 * 60_000;
 const ENTRY_EXTENSIONS = [".ts", ".mts", ".cts", ".js", ".mjs", ".cjs", ".tsx", ".jsx"];
 
+/** The runtime a function names, or the one its entry file implies. */
+function runtimeOf(
+  fn: RawFunction,
+  file: string,
+  base: string,
+  problems: ManifestProblem[],
+): RuntimeKind {
+  const js = ENTRY_EXTENSIONS.some((ext) => fn.main.endsWith(ext));
+  const runtime = fn.runtime ?? (fn.main.endsWith(".py") ? "python" : js ? "isolate" : undefined);
+  const wrong = (problem: string, fix: string) =>
+    problems.push({ file, path: `${base}.main`, problem, fix });
+  if (runtime === undefined) {
+    wrong(
+      `"${fn.main}" is not a JavaScript, TypeScript or Python file`,
+      `point main at a file ending in ${ENTRY_EXTENSIONS.join(", ")} or .py, or set runtime: process for an executable that speaks the Lambda Runtime API`,
+    );
+    return "isolate";
+  }
+  if (runtime === "isolate" && !js)
+    wrong(
+      `"${fn.main}" is not a JavaScript or TypeScript file`,
+      `point main at a file ending in ${ENTRY_EXTENSIONS.join(", ")}`,
+    );
+  if (runtime === "python" && !fn.main.endsWith(".py"))
+    wrong(
+      `"${fn.main}" is not a Python file`,
+      "point main at the .py file that defines the handler",
+    );
+  if (runtime === "node-process" && !/\.(js|mjs|cjs)$/.test(fn.main))
+    wrong(`"${fn.main}" is not a JavaScript file`, "point main at a .js, .mjs or .cjs file");
+  if (fn.handler !== undefined && runtime === "isolate") {
+    problems.push({
+      file,
+      path: `${base}.handler`,
+      problem: "handler is for process functions (python, process, node-process)",
+      fix: "remove it: an isolate function exports default { fetch } or a Lambda handler",
+    });
+  }
+  return runtime;
+}
+
 export function validateManifest(
   data: unknown,
   file: string,
@@ -117,14 +161,7 @@ export function validateManifest(
   const functions: Record<string, FunctionConfig> = {};
   for (const [name, fn] of Object.entries(data.functions)) {
     const base = `functions.${name}`;
-    if (!ENTRY_EXTENSIONS.some((ext) => fn.main.endsWith(ext))) {
-      problems.push({
-        file,
-        path: `${base}.main`,
-        problem: `"${fn.main}" is not a JavaScript or TypeScript file`,
-        fix: `point main at a file ending in ${ENTRY_EXTENSIONS.join(", ")}`,
-      });
-    }
+    const runtime = runtimeOf(fn, file, base, problems);
     const timeoutMs =
       fn.limits?.timeout === undefined ? DEFAULTS.timeoutMs : parseDuration(fn.limits.timeout);
     if (timeoutMs !== undefined && (timeoutMs > MAX_TIMEOUT_MS || timeoutMs < 1)) {
@@ -166,6 +203,11 @@ export function validateManifest(
     functions[name] = {
       name,
       main: fn.main,
+      runtime,
+      handler:
+        runtime === "python" || runtime === "node-process"
+          ? (fn.handler ?? `${(fn.main.split("/").pop() ?? "").replace(/\.[^.]+$/, "")}.handler`)
+          : fn.handler,
       env,
       memoryMiB: fn.limits?.memory ?? DEFAULTS.memoryMiB,
       timeoutMs: timeoutMs ?? DEFAULTS.timeoutMs,

@@ -224,8 +224,15 @@ export function createDispatcher(hooks: HostHooks, web: WebPlatform) {
       await web.withRequest(requestId, () => {
         if (kind === 1) {
           const message = toMessage(event, headers, data);
-          if (b.style === "lambda")
-            return lambdaMessage(b.handler, message, event, { requestId, deadline, meta: fnMeta });
+          if (b.style === "lambda") {
+            return lambdaMessage(
+              b.handler,
+              event,
+              message.headers,
+              new Uint8Array(data ?? new ArrayBuffer(0)),
+              { requestId, deadline, meta: fnMeta },
+            );
+          }
           if (b.message === undefined)
             throw new TypeError(
               "this function has no message handler; add async message(msg, env, ctx) to its default export",

@@ -1,5 +1,6 @@
 // What a message or a cron tick looks like to a function: `message(msg, env, ctx)` gets a
 // Message, `scheduled(event, env, ctx)` a ScheduledEvent (the Workers shape).
+import { utf8 } from "../../../shared/lambda-events.js";
 import type { FlatHeaders } from "./host-api.js";
 
 /** The host's description of an event invocation, as JSON. */
@@ -73,12 +74,4 @@ export function decodeData(bytes: Uint8Array, contentType: string | undefined): 
   }
   if (type.startsWith("text/")) return utf8(bytes) ?? bytes;
   return bytes;
-}
-
-export function utf8(bytes: Uint8Array): string | undefined {
-  try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-  } catch {
-    return undefined;
-  }
 }

@@ -1,0 +1,157 @@
+// The process runtimes: Python, and any executable speaking the Lambda Runtime API, each as a
+// long-lived sandboxed process per instance serving one invocation at a time.
+import { execFileSync } from "node:child_process";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { BlobsPort } from "../../ports/blobs.js";
+import { LitefaasError } from "../../shared/errors.js";
+import type { FunctionVersion, Instance, Runtime } from "../types.js";
+import { unpackTaskRoot } from "./archive.js";
+import { ProcessInstance, type Launch, type ProcessServices } from "./process-instance.js";
+import { describeProtections, findSandboxTools, type SandboxTools } from "./sandbox.js";
+
+export interface ProcessRuntimeOptions {
+  blobs: BlobsPort;
+  services(fn: FunctionVersion): ProcessServices;
+  /** Where versions' code is unpacked and instances keep their sockets. */
+  dataDir: string;
+  /** Refuse to run a process function when a protection is missing. */
+  requireSandbox: boolean;
+}
+
+export interface ProcessRuntime extends Runtime {
+  /** Which protections are on and off on this machine. */
+  readonly protections: { on: string[]; off: string[] };
+}
+
+/** The runtime's own files (the Python bootstrap and SDK), mounted at /opt/litefaas. */
+const RUNTIME_DIR = dirname(fileURLToPath(import.meta.url));
+const INSIDE_TASK = "/var/task";
+const INSIDE_RUNTIME = "/opt/litefaas";
+
+export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRuntime {
+  const tools: SandboxTools = findSandboxTools();
+  const protections = describeProtections(tools);
+  const isolated = tools.bwrap !== undefined && tools.socat !== undefined;
+  const unpacked = new Map<string, Promise<{ dir: string; entry: string }>>();
+  let python: { executable: string; prefix: string } | undefined;
+
+  const taskRootOf = (fn: FunctionVersion) => {
+    let found = unpacked.get(fn.artifact);
+    if (found === undefined) {
+      found = (async () => {
+        const bytes = await options.blobs.get(fn.artifact);
+        if (bytes === undefined) {
+          throw new LitefaasError(
+            "INTERNAL",
+            `artifact ${fn.artifact} of ${fn.project}/${fn.name}@${fn.version} is missing`,
+            { fix: "redeploy the function" },
+          );
+        }
+        const dir = join(options.dataDir, "tasks", fn.artifact.replace(/[^A-Za-z0-9_-]/g, "_"));
+        const entry = await unpackTaskRoot(Buffer.from(bytes).toString("utf8"), dir);
+        return { dir, entry };
+      })();
+      found.catch(() => unpacked.delete(fn.artifact));
+      unpacked.set(fn.artifact, found);
+    }
+    return found;
+  };
+
+  const launchOf = async (fn: FunctionVersion): Promise<Launch> => {
+    const { dir, entry } = await taskRootOf(fn);
+    const task = isolated ? INSIDE_TASK : dir;
+    const runtimeDir = isolated ? INSIDE_RUNTIME : RUNTIME_DIR;
+    const { project, name, version, config } = fn;
+    const env: Record<string, string> = {
+      ...config.env,
+      _HANDLER: config.handler ?? entry,
+      LAMBDA_TASK_ROOT: task,
+      LAMBDA_RUNTIME_DIR: runtimeDir,
+      AWS_LAMBDA_FUNCTION_NAME: `${project}-${name}`,
+      AWS_LAMBDA_FUNCTION_VERSION: String(version),
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(config.memoryMiB),
+      AWS_LAMBDA_LOG_GROUP_NAME: `/litefaas/${project}/${name}`,
+      AWS_LAMBDA_LOG_STREAM_NAME: String(version),
+      AWS_REGION: "local",
+      AWS_DEFAULT_REGION: "local",
+      PATH: "/usr/local/bin:/usr/bin:/bin",
+      HOME: "/tmp",
+      LANG: "C.UTF-8",
+      TZ: "UTC",
+    };
+    if (isolated) env["RUNTIME_API_SOCKET"] = "/run/litefaas/api.sock";
+    if (config.runtime === "python") {
+      python ??= findPython();
+      env["PYTHONPATH"] = join(runtimeDir, "python");
+      env["PYTHONUNBUFFERED"] = "1";
+      env["PYTHONDONTWRITEBYTECODE"] = "1";
+      return {
+        taskRoot: dir,
+        runtimeDir: RUNTIME_DIR,
+        // -S: no site module (a site-packages .pth can cost 50 ms per start); the task root and
+        // its python/ folder are on the path, set by the bootstrap
+        command: [python.executable, "-S", "-u", join(runtimeDir, "python", "bootstrap.py")],
+        // the bootstrap and SDK reach the socket itself: no loopback bridge, one process less
+        bridge: "none",
+        env,
+        readOnly: python.prefix.startsWith("/usr/") ? [] : [python.prefix],
+      };
+    }
+    return {
+      taskRoot: dir,
+      runtimeDir: RUNTIME_DIR,
+      command: [join(task, entry)],
+      env,
+      readOnly: [],
+      bridge: "wait",
+    };
+  };
+
+  const start = async (fn: FunctionVersion): Promise<ProcessInstance> => {
+    if (options.requireSandbox && protections.off.length > 0) {
+      throw new LitefaasError(
+        "FUNCTION_INIT_FAILED",
+        `${fn.project}/${fn.name} runs as a process, and the sandbox is incomplete here: ${protections.off.join("; ")}`,
+        { fix: "install what is missing, or start without --require-sandbox" },
+      );
+    }
+    return ProcessInstance.start(
+      fn,
+      await launchOf(fn),
+      options.services(fn),
+      tools,
+      join(options.dataDir, "run"),
+    );
+  };
+
+  return {
+    protections,
+    perInstance: () => 1,
+    createInstance: (fn: FunctionVersion): Promise<Instance> => start(fn),
+    async verify(fn: FunctionVersion): Promise<void> {
+      (await start(fn)).dispose();
+    },
+    close: () => Promise.resolve(),
+  };
+}
+
+/** The real interpreter behind `python3` (a pyenv shim costs ~58 ms per start), found once. */
+function findPython(): { executable: string; prefix: string } {
+  try {
+    const [executable, prefix] = JSON.parse(
+      execFileSync(
+        "python3",
+        ["-c", "import sys, json; print(json.dumps([sys.executable, sys.base_prefix]))"],
+        { encoding: "utf8" },
+      ),
+    ) as [string, string];
+    return { executable, prefix };
+  } catch (error) {
+    throw new LitefaasError(
+      "FUNCTION_INIT_FAILED",
+      `python3 was not found or did not run: ${error instanceof Error ? error.message : String(error)}`,
+      { fix: "install Python 3 (apt-get install python3) where the platform runs" },
+    );
+  }
+}

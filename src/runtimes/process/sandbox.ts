@@ -1,0 +1,310 @@
+// The sandbox a process function runs in, deny by default:
+// - bubblewrap: its own mount, pid, network, ipc, uts and user namespaces; the function's code
+//   read-only at /var/task, the runtime's files at /opt/litefaas, a size-capped private /tmp, a
+//   minimal /dev and /proc, nothing of the host's data, other functions or environment; no
+//   network but a loopback where socat carries the Runtime API to the host's socket;
+// - cgroups (v2, else v1): memory and process count; else an address-space rlimit;
+// - rlimits: open files.
+// What the machine lacks is said at start-up, and --require-sandbox refuses to run without it.
+import { execFileSync } from "node:child_process";
+import { existsSync, lstatSync, readlinkSync } from "node:fs";
+import { mkdir, readFile, rmdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+
+export interface SandboxTools {
+  bwrap: string | undefined;
+  socat: string | undefined;
+  cgroup:
+    | { version: 2; root: string }
+    | { version: 1; memory: string; pids: string | undefined }
+    | undefined;
+}
+
+/** Where the Runtime API is inside the sandbox (socat forwards it to the host's socket). */
+export const SANDBOX_API_ADDRESS = "127.0.0.1:9001";
+const CGROUP_NAME = "litefaas";
+
+export function findSandboxTools(): SandboxTools {
+  return { bwrap: which("bwrap"), socat: which("socat"), cgroup: findCgroups() };
+}
+
+/** Lines for the start-up report: each protection on or off, and why. */
+export function describeProtections(tools: SandboxTools): { on: string[]; off: string[] } {
+  const on: string[] = [];
+  const off: string[] = [];
+  if (tools.bwrap !== undefined) on.push("namespaces and a private file system (bubblewrap)");
+  else off.push("file system and process isolation: bwrap not found (apt-get install bubblewrap)");
+  if (tools.bwrap !== undefined && tools.socat !== undefined) on.push("no network");
+  else off.push("network isolation: needs bwrap and socat (apt-get install bubblewrap socat)");
+  if (tools.cgroup !== undefined)
+    on.push(`memory and process-count limits (cgroup v${tools.cgroup.version})`);
+  else
+    off.push(
+      "memory and process-count limits: no writable cgroup (an address-space rlimit stands in for memory)",
+    );
+  return { on, off };
+}
+
+export interface SandboxSpec {
+  /** Unique per instance: names its cgroup. */
+  id: string;
+  /** Host directory of the function's code, read-only at /var/task. */
+  taskRoot: string;
+  /** Host directory of the runtime's own files, read-only at /opt/litefaas. */
+  runtimeDir: string;
+  /** Host directory holding the Runtime API's socket, at /run/litefaas. */
+  socketDir: string;
+  /** Host directories an interpreter needs, read-only at the same path. */
+  readOnly: string[];
+  /** The command inside, and its environment (nothing else of the host's). */
+  command: string[];
+  /** Bridge the Runtime API to loopback and start the command once it answers there, or start
+   * it at once without a bridge (it reaches the socket itself). */
+  bridge: "wait" | "none";
+  env: Record<string, string>;
+  memoryMiB: number;
+  tmpMiB: number;
+  maxProcesses: number;
+  maxOpenFiles: number;
+}
+
+export interface SandboxedCommand {
+  file: string;
+  args: string[];
+  /** Environment for the launcher only (cgroup paths); the function gets spec.env. */
+  env: Record<string, string>;
+  /** Kill whatever is left in the instance's cgroup and remove it. */
+  cleanup: () => Promise<void>;
+  /** True when the kernel's OOM killer ended a process of this instance. */
+  oomKilled: () => Promise<boolean>;
+}
+
+/**
+ * The launcher: a shell that joins the instance's cgroups and sets rlimits, then execs bwrap
+ * (or the command itself without bwrap), so every process the function makes is held by them.
+ */
+export async function sandboxCommand(
+  spec: SandboxSpec,
+  tools: SandboxTools,
+): Promise<SandboxedCommand> {
+  const cgroups = await makeCgroups(spec, tools);
+  const isolated = tools.bwrap !== undefined && tools.socat !== undefined;
+  const inner = isolated ? bwrapArgs(spec, tools.bwrap as string) : spec.command;
+  const vmem = cgroups.procs.length === 0 ? `ulimit -v ${spec.memoryMiB * 1024 * 2};` : "";
+  const script =
+    'for p in $LF_CGROUP_PROCS; do echo $$ > "$p"; done; ' +
+    `ulimit -n ${spec.maxOpenFiles}; ${vmem} exec "$@"`;
+  return {
+    file: "/bin/sh",
+    args: ["-c", script, "litefaas-sandbox", ...inner],
+    env: { LF_CGROUP_PROCS: cgroups.procs.join(" "), PATH: "/usr/bin:/bin" },
+    cleanup: cgroups.cleanup,
+    oomKilled: cgroups.oomKilled,
+  };
+}
+
+function bwrapArgs(spec: SandboxSpec, bwrap: string): string[] {
+  const args = [
+    bwrap,
+    "--unshare-all",
+    "--die-with-parent",
+    "--new-session",
+    "--uid",
+    "65534",
+    "--gid",
+    "65534",
+    "--hostname",
+    "litefaas",
+    "--ro-bind",
+    "/usr",
+    "/usr",
+  ];
+  // merged-/usr systems link /bin, /lib… into /usr; others have them as directories
+  for (const top of ["/bin", "/sbin", "/lib", "/lib64", "/lib32"]) {
+    if (!existsSync(top)) continue;
+    const stat = lstatSync(top);
+    if (stat.isSymbolicLink()) args.push("--symlink", readlinkSync(top), top);
+    else args.push("--ro-bind", top, top);
+  }
+  for (const etc of [
+    "/etc/ld.so.cache",
+    "/etc/ld.so.conf",
+    "/etc/ld.so.conf.d",
+    "/etc/alternatives",
+    "/etc/ssl",
+    "/etc/ca-certificates",
+    "/etc/localtime",
+    "/etc/nsswitch.conf",
+  ])
+    args.push("--ro-bind-try", etc, etc);
+  for (const dir of spec.readOnly) args.push("--ro-bind", dir, dir);
+  args.push(
+    "--ro-bind",
+    spec.taskRoot,
+    "/var/task",
+    "--ro-bind",
+    spec.runtimeDir,
+    "/opt/litefaas",
+    "--bind",
+    spec.socketDir,
+    "/run/litefaas",
+    "--size",
+    String(spec.tmpMiB * 1024 * 1024),
+    "--tmpfs",
+    "/tmp",
+    "--proc",
+    "/proc",
+    "--dev",
+    "/dev",
+    "--chdir",
+    "/var/task",
+    "--clearenv",
+  );
+  for (const [name, value] of Object.entries(spec.env)) args.push("--setenv", name, value);
+  // socat listens first; the command starts once the Runtime API answers on loopback
+  const [host, port] = SANDBOX_API_ADDRESS.split(":");
+  if (spec.bridge === "none") args.push("--", ...spec.command);
+  else {
+    args.push(
+      "--",
+      "/bin/sh",
+      "-c",
+      `socat TCP-LISTEN:${port},bind=${host},fork,reuseaddr UNIX-CONNECT:/run/litefaas/api.sock & ` +
+        `until socat -u /dev/null TCP:${host}:${port} 2>/dev/null; do sleep 0.002; done; exec "$@"`,
+      "litefaas-init",
+      ...spec.command,
+    );
+  }
+  return args;
+}
+
+async function makeCgroups(
+  spec: SandboxSpec,
+  tools: SandboxTools,
+): Promise<{ procs: string[]; cleanup: () => Promise<void>; oomKilled: () => Promise<boolean> }> {
+  const none = {
+    procs: [],
+    cleanup: () => Promise.resolve(),
+    oomKilled: () => Promise.resolve(false),
+  };
+  const cgroup = tools.cgroup;
+  if (cgroup === undefined) return none;
+  const memoryBytes = String(spec.memoryMiB * 1024 * 1024);
+  try {
+    if (cgroup.version === 2) {
+      const dir = join(cgroup.root, CGROUP_NAME, spec.id);
+      await mkdir(dir, { recursive: true });
+      await writeFile(join(dir, "memory.max"), memoryBytes);
+      await writeFile(join(dir, "memory.swap.max"), "0").catch(() => undefined);
+      await writeFile(join(dir, "pids.max"), String(spec.maxProcesses)).catch(() => undefined);
+      return {
+        procs: [join(dir, "cgroup.procs")],
+        cleanup: async () => {
+          await writeFile(join(dir, "cgroup.kill"), "1").catch(() =>
+            killAll([join(dir, "cgroup.procs")]),
+          );
+          await removeWhenEmpty([dir]);
+        },
+        oomKilled: async () =>
+          /oom_kill [1-9]/.test(await readFile(join(dir, "memory.events"), "utf8").catch(() => "")),
+      };
+    }
+    const memory = join(cgroup.memory, CGROUP_NAME, spec.id);
+    await mkdir(memory, { recursive: true });
+    await writeFile(join(memory, "memory.limit_in_bytes"), memoryBytes);
+    // without swap accounting memsw does not exist; the memory limit still holds
+    await writeFile(join(memory, "memory.memsw.limit_in_bytes"), memoryBytes).catch(
+      () => undefined,
+    );
+    const dirs = [memory];
+    if (cgroup.pids !== undefined) {
+      const pids = join(cgroup.pids, CGROUP_NAME, spec.id);
+      await mkdir(pids, { recursive: true });
+      await writeFile(join(pids, "pids.max"), String(spec.maxProcesses));
+      dirs.push(pids);
+    }
+    const procs = dirs.map((d) => join(d, "cgroup.procs"));
+    return {
+      procs,
+      cleanup: async () => {
+        await killAll(procs);
+        await removeWhenEmpty(dirs);
+      },
+      oomKilled: async () =>
+        /oom_kill [1-9]/.test(
+          await readFile(join(memory, "memory.oom_control"), "utf8").catch(() => ""),
+        ) || Number(await readFile(join(memory, "memory.failcnt"), "utf8").catch(() => "0")) > 0,
+    };
+  } catch {
+    return none;
+  }
+}
+
+async function killAll(procs: string[]) {
+  for (const file of procs) {
+    const text = await readFile(file, "utf8").catch(() => "");
+    for (const pid of text.split("\n").filter((p) => p !== "")) {
+      try {
+        process.kill(Number(pid), "SIGKILL");
+      } catch {
+        // gone already
+      }
+    }
+  }
+}
+
+/** A cgroup can be removed once its last process is gone, which takes the kernel a moment. */
+async function removeWhenEmpty(dirs: string[]) {
+  for (const dir of dirs) {
+    for (let i = 0; i < 50; i++) {
+      try {
+        await rmdir(dir);
+        break;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
+  }
+}
+
+function findCgroups(): SandboxTools["cgroup"] {
+  const root = "/sys/fs/cgroup";
+  try {
+    if (existsSync(join(root, "cgroup.controllers"))) {
+      const dir = join(root, CGROUP_NAME);
+      execFileSync("mkdir", ["-p", dir], { stdio: "ignore" });
+      // v2 delegates controllers to children only when the parent enables them
+      const controllers = execFileSync("cat", [join(root, "cgroup.controllers")]).toString();
+      if (!/\bmemory\b/.test(controllers)) return undefined;
+      execFileSync("sh", ["-c", `echo +memory +pids > ${join(dir, "cgroup.subtree_control")}`], {
+        stdio: "ignore",
+      });
+      return { version: 2, root };
+    }
+    const memory = join(root, "memory");
+    if (!existsSync(join(memory, "memory.limit_in_bytes"))) return undefined;
+    execFileSync("mkdir", ["-p", join(memory, CGROUP_NAME)], { stdio: "ignore" });
+    const pids = join(root, "pids");
+    let pidsDir: string | undefined;
+    if (existsSync(join(pids, "pids.max")) || existsSync(pids)) {
+      try {
+        execFileSync("mkdir", ["-p", join(pids, CGROUP_NAME)], { stdio: "ignore" });
+        pidsDir = pids;
+      } catch {
+        pidsDir = undefined;
+      }
+    }
+    return { version: 1, memory, pids: pidsDir };
+  } catch {
+    return undefined;
+  }
+}
+
+function which(command: string): string | undefined {
+  try {
+    const found = execFileSync("sh", ["-c", `command -v ${command}`], { encoding: "utf8" }).trim();
+    return found === "" ? undefined : found;
+  } catch {
+    return undefined;
+  }
+}

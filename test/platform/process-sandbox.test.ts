@@ -1,0 +1,156 @@
+// The process sandbox, deny by default, through a real `litefaas up`: each way out a function
+// might try is tried from inside, and each is contained, answered, and the platform serves on.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { errorCode, startPlatform, type Platform } from "../kit/platform.js";
+
+const json = async <T>(response: Response): Promise<T> => (await response.json()) as T;
+const SECRET = `sandbox-secret-${process.pid}`;
+
+interface Attempt {
+  ok: boolean;
+  value?: unknown;
+  error?: string;
+}
+
+describe("process sandbox", () => {
+  let platform: Platform;
+  const probe = async <T>(path: string) =>
+    json<T>(await platform.fetch(`/fn/sandbox/probe${path}`));
+
+  before(async () => {
+    process.env["LITEFAAS_SANDBOX_TEST_SECRET"] = SECRET;
+    platform = await startPlatform({ args: ["--require-sandbox"] });
+    const deployed = await platform.deploy("sandbox");
+    assert.equal(deployed.code, 0, deployed.stderr);
+  });
+  after(async () => {
+    delete process.env["LITEFAAS_SANDBOX_TEST_SECRET"];
+    await platform.dispose();
+  });
+
+  it("runs as nobody in /var/task, with its own process tree and only the Lambda environment", async () => {
+    const seen = await probe<{
+      uid: number;
+      env: string[];
+      cwd: string;
+      root: string[];
+      pids: string[];
+    }>("/whoami");
+    assert.equal(seen.uid, 65534);
+    assert.equal(seen.cwd, "/var/task");
+    assert.ok(seen.env.includes("AWS_LAMBDA_RUNTIME_API"));
+    assert.ok(seen.env.includes("_HANDLER"));
+    assert.ok(!seen.env.some((name) => name.startsWith("LITEFAAS_")), seen.env.join(","));
+    // the host's root, with only what the runtime needs bound in (/root: the interpreter's prefix)
+    const allowed = [
+      "bin",
+      "dev",
+      "etc",
+      "lib",
+      "lib32",
+      "lib64",
+      "opt",
+      "proc",
+      "root",
+      "run",
+      "sbin",
+      "tmp",
+      "usr",
+      "var",
+    ];
+    assert.deepEqual(
+      seen.root.filter((entry) => !allowed.includes(entry)),
+      [],
+    );
+    assert.ok(seen.pids.length <= 6, `sees only its sandbox's processes: ${seen.pids.join(",")}`);
+  });
+
+  it("cannot read the platform's environment through /proc", async () => {
+    const environs = await probe<Record<string, Attempt>>("/environ");
+    const text = JSON.stringify(environs);
+    assert.ok(!text.includes(SECRET), "the platform's secret is not in any /proc/*/environ");
+    assert.ok(!text.includes("LITEFAAS_"), "nor any LITEFAAS_ variable");
+  });
+
+  it("cannot read the platform's data directory or the admin token", async () => {
+    const token = await probe<Attempt>(
+      `/read?file=${encodeURIComponent(join(platform.dataDir, "admin-token"))}`,
+    );
+    assert.equal(token.ok, false);
+    assert.match(token.error ?? "", /FileNotFoundError|PermissionError/);
+    const shadow = await probe<Attempt>("/read?file=/etc/shadow");
+    assert.equal(shadow.ok, false);
+  });
+
+  it("cannot reach the admin API on loopback, nor anything outside", async () => {
+    const admin = await probe<Attempt>(
+      `/connect?url=${encodeURIComponent(`${platform.url}/admin/v1/functions`)}`,
+    );
+    assert.equal(admin.ok, false);
+    assert.match(admin.error ?? "", /refused|unreachable|URLError/i);
+    const outside = await probe<Attempt>(`/connect?url=${encodeURIComponent("http://1.1.1.1/")}`);
+    assert.equal(outside.ok, false);
+    assert.match(outside.error ?? "", /unreachable|URLError/i);
+  });
+
+  it("sees its code read-only", async () => {
+    const written = await probe<Attempt>("/write-task");
+    assert.equal(written.ok, false);
+    assert.match(written.error ?? "", /Read-only file system|PermissionError/);
+  });
+
+  it("stops a function filling /tmp at its cap, long before 10 GB", async () => {
+    const filled = await probe<Attempt>("/fill-tmp");
+    assert.equal(filled.ok, false);
+    assert.match(filled.error ?? "", /No space left on device/);
+  });
+
+  it("holds a fork bomb to the process limit", async () => {
+    const bomb = await probe<{ forked: number; error: string | null }>("/fork-bomb");
+    assert.ok(bomb.forked < 64, `forked ${bomb.forked}`);
+    assert.match(bomb.error ?? "", /BlockingIOError|Resource temporarily unavailable/);
+  });
+
+  it("answers a memory bomb with FUNCTION_MEMORY_LIMIT and serves on", async () => {
+    const response = await platform.fetch("/fn/sandbox/probe/memory-bomb");
+    assert.equal(response.status, 500);
+    assert.equal(await errorCode(response), "FUNCTION_MEMORY_LIMIT");
+    assert.equal((await platform.fetch("/fn/sandbox/probe/")).status, 200);
+  });
+
+  it("answers a busy loop with FUNCTION_TIMEOUT, replaces the process, and serves on", async () => {
+    const before = await probe<{ pid: number }>("/");
+    const response = await platform.fetch("/fn/sandbox/probe/spin");
+    assert.equal(response.status, 504);
+    assert.equal(await errorCode(response), "FUNCTION_TIMEOUT");
+    const after = await probe<{ pid: number }>("/");
+    assert.equal(typeof after.pid, "number");
+    assert.equal(typeof before.pid, "number");
+  });
+
+  it("cannot kill its parent, the sandbox's init or the platform", async () => {
+    const result = await probe<{ survived: boolean; tries: Record<string, Attempt> }>(
+      `/kill-parent?pid=${platform.pid}`,
+    );
+    assert.equal(result.survived, true);
+    // the platform's pid is not in the sandbox's pid namespace
+    assert.equal(result.tries["platform"]?.ok, false);
+    assert.match(result.tries["platform"]?.error ?? "", /ProcessLookupError/);
+    assert.equal((await platform.fetch("/healthz")).status, 200);
+  });
+
+  it("answers a process that exits mid-invocation with 502 FUNCTION_CRASHED, and serves on", async () => {
+    const response = await platform.fetch("/fn/sandbox/probe/exit");
+    assert.equal(response.status, 502);
+    assert.equal(await errorCode(response), "FUNCTION_CRASHED");
+    assert.equal((await platform.fetch("/fn/sandbox/probe/")).status, 200);
+  });
+
+  it("reuses a warm process between invocations, one at a time", async () => {
+    const pids = new Set<number>();
+    for (let i = 0; i < 3; i++) pids.add((await probe<{ pid: number }>("/")).pid);
+    assert.equal(pids.size, 1);
+  });
+});

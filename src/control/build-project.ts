@@ -1,6 +1,9 @@
 // Turning a project directory into a deploy request: read and validate the manifest, bundle
 // every function. Runs where the code is (the CLI, or `up` for its own examples).
-import { readdir, readFile, stat } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { LitefaasError } from "../shared/errors.js";
 import { loadManifest } from "../shared/manifest/load.js";
@@ -69,7 +72,73 @@ async function packProcessFunction(
       fix: `chmod +x ${main} (a runtime: process function is an executable, e.g. a bootstrap script)`,
     });
   }
-  return packTaskRoot(dirname(entry), entry);
+  const root = dirname(entry);
+  if (runtime !== "python" || !existsSync(join(root, "requirements.txt")))
+    return packTaskRoot(root, entry);
+  const deps = await mkdtemp(join(tmpdir(), "litefaas-deps-"));
+  try {
+    await installRequirements(join(root, "requirements.txt"), deps, name);
+    return await packTaskRoot(root, entry, [{ dir: deps, as: "python" }]);
+  } finally {
+    await rm(deps, { recursive: true, force: true });
+  }
+}
+
+/** pip install -r requirements.txt into `target` (shipped as the task root's python/ folder). */
+function installRequirements(file: string, target: string, name: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const pip = spawn(
+      "python3",
+      [
+        "-m",
+        "pip",
+        "install",
+        "--requirement",
+        file,
+        "--target",
+        target,
+        "--no-input",
+        "--disable-pip-version-check",
+        "--quiet",
+        "--timeout",
+        "15",
+        "--retries",
+        "1",
+      ],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let output = "";
+    pip.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    pip.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    pip.on("error", (error) =>
+      reject(
+        new LitefaasError("BUILD_FAILED", `${name}: pip could not run: ${error.message}`, {
+          fix: "install Python 3 with pip where you deploy from, or vendor the packages (below)",
+        }),
+      ),
+    );
+    pip.on("close", (code) => {
+      if (code === 0) {
+        resolve();
+        return;
+      }
+      const last = output
+        .split("\n")
+        .map((line) => line.trim())
+        .filter((line) => line !== "")
+        .slice(-3)
+        .join(" | ");
+      reject(
+        new LitefaasError(
+          "BUILD_FAILED",
+          `${name}: installing ${file} failed (pip exited ${code}): ${last}`,
+          {
+            fix: "make a package index reachable (PIP_INDEX_URL for a mirror), or vendor the packages: pip install --target python -r requirements.txt in the function's folder where an index is reachable, and remove requirements.txt",
+          },
+        ),
+      );
+    });
+  });
 }
 
 const MIGRATION_NAME = /^\d{4}_[A-Za-z0-9_-]+\.sql$/;

@@ -3,9 +3,11 @@
 // and in), AWS's shell custom-runtime tutorial unmodified, and a custom runtime written from the
 // Runtime API's public description.
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { eventually, eventuallyValue } from "../kit/eventually.js";
-import { errorCode, startPlatform, type Platform } from "../kit/platform.js";
+import { errorCode, FIXTURES, startPlatform, type Platform } from "../kit/platform.js";
 
 const json = async <T>(response: Response): Promise<T> => (await response.json()) as T;
 
@@ -97,6 +99,27 @@ describe("process runtimes", () => {
     });
   });
 
+  it("runs a Python function on its cron schedule, as EventBridge events", async () => {
+    await eventually("two ticks", async () => {
+      const got = await platform.cli(["kv", "get", "polyglot/ticker", "ticks"]);
+      return got.code === 0 && Number(got.stdout.trim()) >= 2;
+    });
+  });
+
+  it("takes async invocations of a Python function, with the result kept", async () => {
+    const accepted = await platform.fetch("/hello/kv?async=1");
+    assert.equal(accepted.status, 202);
+    const { statusUrl } = await json<{ statusUrl: string }>(accepted);
+    const done = await eventuallyValue("the async invocation done", async () => {
+      const record = await json<{ status: string; result?: { status: number; body: string } }>(
+        await platform.fetch(statusUrl),
+      );
+      return record.status === "succeeded" ? record : undefined;
+    });
+    assert.equal(done.result?.status, 200);
+    assert.match(done.result?.body ?? "", /"visits":\s*\d+/);
+  });
+
   it("answers a raised exception with 500 FUNCTION_ERROR and logs its traceback", async () => {
     const response = await platform.fetch("/hello/fail");
     assert.equal(response.status, 500);
@@ -146,6 +169,37 @@ describe("process runtimes", () => {
     const failed = await platform.fetch("/fn/polyglot/ric/boom");
     assert.equal(failed.status, 500);
     assert.equal(await errorCode(failed), "FUNCTION_ERROR");
+  });
+
+  it("runs Node with its full API as a node-process function, with bindings from litefaas", async () => {
+    const first = await json<{ visits: number }>(await platform.fetch("/fn/polyglot/nodey/x"));
+    const response = await platform.fetch("/fn/polyglot/nodey/y");
+    assert.equal(response.headers.get("x-runtime"), "node");
+    const second = await json<Record<string, unknown>>(response);
+    assert.deepEqual(second, {
+      visits: first.visits + 1,
+      sha: createHash("sha256").update("litefaas").digest("hex").slice(0, 12),
+      ownSource: true,
+      function: "polyglot-nodey",
+      path: "/y",
+    });
+    const thrown = await platform.fetch("/fn/polyglot/nodey/throw");
+    assert.equal(thrown.status, 500);
+    assert.equal(await errorCode(thrown), "FUNCTION_ERROR");
+  });
+
+  it("puts a function's python/ folder on the path, as requirements.txt installs there", async () => {
+    const response = await platform.fetch("/web/shout?name=ann");
+    assert.equal(await response.text(), "ANN!");
+  });
+
+  it("refuses a deploy whose requirements.txt cannot be installed, saying how to fix it", async () => {
+    const result = await platform.cli(["deploy", join(FIXTURES, "python-reqs")], {
+      PIP_INDEX_URL: "http://127.0.0.1:9/simple",
+    });
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /BUILD_FAILED|installing .*requirements\.txt failed/);
+    assert.match(result.stderr, /PIP_INDEX_URL|vendor/);
   });
 
   it("refuses at deploy a Python handler that does not import, naming the error", async () => {

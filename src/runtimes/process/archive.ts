@@ -23,17 +23,22 @@ interface Archive {
   files: ArchivedFile[];
 }
 
-/** The archive of `root`, whose entry is `entry` (a path inside it). */
-export async function packTaskRoot(root: string, entry: string): Promise<string> {
+/** The archive of `root`, whose entry is `entry` (a path inside it), with `extra` folders
+ * added under the names they give (e.g. installed packages as python/). */
+export async function packTaskRoot(
+  root: string,
+  entry: string,
+  extra: Array<{ dir: string; as: string }> = [],
+): Promise<string> {
   const files: ArchivedFile[] = [];
   let bytes = 0;
-  const walk = async (dir: string): Promise<void> => {
+  const walk = async (dir: string, base = root, prefix = ""): Promise<void> => {
     for (const item of (await readdir(dir, { withFileTypes: true })).sort((a, b) =>
       a.name.localeCompare(b.name),
     )) {
       if (SKIPPED.has(item.name)) continue;
       const path = join(dir, item.name);
-      if (item.isDirectory()) await walk(path);
+      if (item.isDirectory()) await walk(path, base, prefix);
       else if (item.isFile()) {
         const data = await readFile(path);
         bytes += data.length;
@@ -46,7 +51,7 @@ export async function packTaskRoot(root: string, entry: string): Promise<string>
         }
         const { mode } = await lstat(path);
         files.push({
-          path: relative(root, path).split(sep).join("/"),
+          path: prefix + relative(base, path).split(sep).join("/"),
           mode: mode & 0o777,
           data: data.toString("base64"),
         });
@@ -54,6 +59,7 @@ export async function packTaskRoot(root: string, entry: string): Promise<string>
     }
   };
   await walk(root);
+  for (const { dir, as } of extra) await walk(dir, dir, `${as}/`);
   const archive: Archive = {
     format: FORMAT,
     entry: relative(root, entry).split(sep).join("/"),

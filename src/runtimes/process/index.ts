@@ -1,6 +1,8 @@
-// The process runtimes: Python, and any executable speaking the Lambda Runtime API, each as a
-// long-lived sandboxed process per instance serving one invocation at a time.
+// The process runtimes: Python, Node with its full API, and any executable speaking the Lambda
+// Runtime API, each as a long-lived sandboxed process per instance serving one invocation at a
+// time.
 import { execFileSync } from "node:child_process";
+import { realpathSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { BlobsPort } from "../../ports/blobs.js";
@@ -96,6 +98,19 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
         bridge: "none",
         env,
         readOnly: python.prefix.startsWith("/usr/") ? [] : [python.prefix],
+      };
+    }
+    if (config.runtime === "node-process") {
+      // Node as the platform runs it; its own directory bound read-only where it is
+      const node = realpathSync(process.execPath);
+      const prefix = dirname(dirname(node));
+      return {
+        taskRoot: dir,
+        runtimeDir: RUNTIME_DIR,
+        command: [node, join(runtimeDir, "node", "bootstrap.js")],
+        env,
+        readOnly: prefix === "/usr" || prefix.startsWith("/usr/") ? [] : [prefix],
+        bridge: "none",
       };
     }
     return {

@@ -1,6 +1,7 @@
 // The shipped examples, deployed the way `npm start` deploys them (`up --examples`).
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { WebSocket } from "ws";
 import { startPlatform, type Platform } from "./kit/platform.js";
 
 describe("examples", () => {
@@ -12,7 +13,16 @@ describe("examples", () => {
   after(() => platform.dispose());
 
   it("prints the URL of every example function at start", () => {
-    for (const fn of ["hello", "users", "ticker", "legacy", "orders", "fulfil", "hourly"]) {
+    for (const fn of [
+      "hello",
+      "users",
+      "ticker",
+      "legacy",
+      "orders",
+      "fulfil",
+      "hourly",
+      "board",
+    ]) {
       assert.match(platform.output(), new RegExp(`${platform.url}/fn/examples/${fn} `));
     }
   });
@@ -114,5 +124,48 @@ describe("examples", () => {
       path: "/some/path",
       requestId: "lambda-1",
     });
+  });
+
+  it("gateway: public reads with CORS, scoped API-key writes, a WebSocket of new messages", async () => {
+    const read = await platform.fetch("/board/messages", {
+      headers: { origin: "https://anywhere.example" },
+    });
+    assert.equal(read.status, 200);
+    assert.equal(read.headers.get("access-control-allow-origin"), "*");
+    assert.equal(read.headers.get("ratelimit-limit"), "40");
+    const post = (headers: Record<string, string>) =>
+      platform.fetch("/board/messages", {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify({ text: "hello board" }),
+      });
+    assert.equal((await post({})).status, 401);
+    const key = async (...flags: string[]) => {
+      const made = await platform.cli(["keys", "create", "examples", ...flags, "--json"]);
+      assert.equal(made.code, 0, made.stderr);
+      return (JSON.parse(made.stdout) as { key: string }).key;
+    };
+    assert.equal((await post({ "x-api-key": await key() })).status, 403);
+    const live = new WebSocket(`${platform.url.replace(/^http/, "ws")}/board/live`);
+    const broadcast = new Promise<string>((resolve) =>
+      live.on("message", (data: Buffer) => resolve(data.toString())),
+    );
+    await new Promise((resolve, reject) => {
+      live.on("open", resolve);
+      live.on("error", reject);
+    });
+    const written = await post({
+      "x-api-key": await key("--name", "ada", "--scopes", "board:write"),
+    });
+    assert.equal(written.status, 201);
+    assert.equal(written.headers.get("ratelimit-limit"), "5");
+    const message = (await written.json()) as { text: string; by: string };
+    assert.deepEqual([message.text, message.by], ["hello board", "ada"]);
+    assert.deepEqual(JSON.parse(await broadcast), message);
+    live.close();
+    const after = (await (await platform.fetch("/board/messages")).json()) as Array<{
+      text: string;
+    }>;
+    assert.equal(after.at(-1)?.text, "hello board");
   });
 });

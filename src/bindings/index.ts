@@ -4,12 +4,13 @@ import { createHash } from "node:crypto";
 import type { LogSink } from "../observe/logs.js";
 import type { KvPort } from "../ports/kv.js";
 import type { SqlPort } from "../ports/sql.js";
-import type { InstanceServices } from "../runtimes/isolate/isolate-instance.js";
+import type { EgressCheck, InstanceServices } from "../runtimes/isolate/isolate-instance.js";
 import type { FunctionVersion } from "../runtimes/types.js";
 import type { BindingHost } from "./binding-error.js";
 import { createSubtleHost } from "./crypto/subtle-host.js";
 import { createEventsHost } from "./events/host.js";
 import { DENY_ALL, createFetchHost, parseEgressList, type FetchHost } from "./fetch/index.js";
+import { createEgressCheck, systemResolver } from "./fetch/guarded-connector.js";
 import { createKvHost } from "./kv/host.js";
 import { createSqlHost } from "./sql/host.js";
 
@@ -43,6 +44,7 @@ export function sqlOwnerOf(project: string, name: string): string {
 interface FunctionHosts {
   fetch: FetchHost;
   bindings: Record<string, BindingHost>;
+  egress: EgressCheck | undefined;
 }
 
 export interface FunctionServices {
@@ -71,6 +73,14 @@ export function createFunctionServices(platform: PlatformServices): FunctionServ
         policy: parsed.ok ? parsed.policy : DENY_ALL,
         platformAddresses: platform.platformAddresses,
       }),
+      egress:
+        parsed.ok && parsed.policy.rules.length > 0
+          ? createEgressCheck({
+              policy: parsed.policy,
+              platformAddresses: platform.platformAddresses,
+              resolve: systemResolver,
+            })
+          : undefined,
       bindings: {
         kv: createKvHost(() => platform.kv.bucket(kvBucketOf(fn.project, fn.name))),
         sql: createSqlHost(
@@ -107,6 +117,7 @@ export function createFunctionServices(platform: PlatformServices): FunctionServ
         fetch: entry.fetch,
         createSubtle: createSubtleHost,
         bindings: entry.bindings,
+        egress: entry.egress,
       };
     },
     keepOnly: (project, name, version) => releaseWhere(project, name, (v) => v === version),

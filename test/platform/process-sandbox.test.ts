@@ -1,9 +1,13 @@
 // The process sandbox, deny by default, through a real `litefaas up`: each way out a function
 // might try is tried from inside, and each is contained, answered, and the platform serves on.
 import assert from "node:assert/strict";
+import { cp, mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { errorCode, startPlatform, type Platform } from "../kit/platform.js";
+import { errorCode, FIXTURES, startPlatform, type Platform } from "../kit/platform.js";
 
 const json = async <T>(response: Response): Promise<T> => (await response.json()) as T;
 const SECRET = `sandbox-secret-${process.pid}`;
@@ -146,6 +150,41 @@ describe("process sandbox", () => {
     assert.equal(response.status, 502);
     assert.equal(await errorCode(response), "FUNCTION_CRASHED");
     assert.equal((await platform.fetch("/fn/sandbox/probe/")).status, 200);
+  });
+
+  it("reaches what its egress list names through the proxy, and nothing else", async () => {
+    const outside = createServer((_req, res) => res.end("pong"));
+    await new Promise<void>((resolve) => outside.listen(0, "127.0.0.1", resolve));
+    const port = (outside.address() as AddressInfo).port;
+    try {
+      const dir = await mkdtemp(join(tmpdir(), "litefaas-sandbox-egress-"));
+      await cp(join(FIXTURES, "sandbox-egress"), dir, { recursive: true });
+      const manifest = join(dir, "litefaas.yaml");
+      await writeFile(
+        manifest,
+        (await readFile(manifest, "utf8")).replace("EGRESS_PORT", String(port)),
+      );
+      const deployed = await platform.deploy(dir);
+      assert.equal(deployed.code, 0, deployed.stderr);
+      const reach = async (url: string) =>
+        json<{ ok: boolean; status?: number; body?: string; error?: string }>(
+          await platform.fetch(`/fn/sandbox-egress/reach/?url=${encodeURIComponent(url)}`),
+        );
+      assert.deepEqual(await reach(`http://127.0.0.1:${port}/hello`), {
+        ok: true,
+        status: 200,
+        body: "pong",
+      });
+      const admin = await reach(`${platform.url}/admin/v1/functions`);
+      assert.equal(admin.ok, false);
+      assert.equal(admin.status, 403);
+      assert.match(admin.body ?? "", /litefaas egress: .*not in this function's egress list/);
+      const tls = await reach("https://example.com/");
+      assert.equal(tls.ok, false);
+      assert.match(tls.error ?? "", /403|Tunnel connection failed/);
+    } finally {
+      outside.close();
+    }
   });
 
   it("reuses a warm process between invocations, one at a time", async () => {

@@ -47,6 +47,22 @@ export function createGuardedConnector(options: GuardOptions): buildConnector.co
   };
 }
 
+/**
+ * The same checks as the fetch binding's, for a proxy: the addresses `hostname:port` may be
+ * reached at under the policy, or an EgressRefusedError / FetchError saying why not.
+ */
+export function createEgressCheck(
+  options: Omit<GuardOptions, "connectTimeoutMs">,
+): (hostname: string, port: number) => Promise<readonly ResolvedAddress[]> {
+  const platform = new PlatformAddresses(options.platformAddresses, options.resolve);
+  return (hostname, port) =>
+    checkedAddresses({ ...options, connectTimeoutMs: 0 }, platform, {
+      hostname,
+      port: String(port),
+      protocol: port === 443 ? "https:" : "http:",
+    });
+}
+
 /** The addresses of the target host if every one of them may be reached; else throws. */
 async function checkedAddresses(
   options: GuardOptions,

@@ -40,7 +40,16 @@ export interface InstanceServices {
   createSubtle: () => { call(op: string, args: unknown[]): Promise<unknown>; dispose(): void };
   /** Host halves of env.kv, env.sql, env.events, by name. */
   bindings: Record<string, BindingHost>;
+  /** Where a process function may connect (its egress list, checked as fetch checks it);
+   * undefined: nowhere. */
+  egress?: EgressCheck | undefined;
 }
+
+/** The addresses `hostname:port` may be reached at, or a refusal saying why. */
+export type EgressCheck = (
+  hostname: string,
+  port: number,
+) => Promise<ReadonlyArray<{ address: string; family: 4 | 6 }>>;
 
 type Answer = Omit<InvocationResponse, "coldStart">;
 

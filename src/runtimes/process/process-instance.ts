@@ -25,8 +25,11 @@ import type {
   TriggerKind,
 } from "../types.js";
 import { RuntimeApi, type RuntimeOutcome } from "./runtime-api.js";
+import { EgressProxy } from "./egress-proxy.js";
+import type { EgressCheck } from "../isolate/isolate-instance.js";
 import {
   SANDBOX_API_ADDRESS,
+  SANDBOX_PROXY_URL,
   sandboxCommand,
   type SandboxSpec,
   type SandboxTools,
@@ -35,6 +38,8 @@ import {
 export interface ProcessServices {
   logs: LogSink;
   bindings: Record<string, BindingHost>;
+  /** Where it may connect; undefined: nowhere. */
+  egress?: EgressCheck | undefined;
 }
 
 /** How to start one instance of a function: the command inside, and what it needs. */
@@ -77,6 +82,7 @@ export class ProcessInstance implements Instance {
   private disposed = false;
   private stderrTail: string[] = [];
   private cleanup: () => Promise<void> = () => Promise.resolve();
+  private proxy: EgressProxy | undefined;
   private oomKilled: () => Promise<boolean> = () => Promise.resolve(false);
 
   private constructor(
@@ -127,12 +133,24 @@ export class ProcessInstance implements Instance {
         readOnly: launch.readOnly,
         command: launch.command,
         bridge: launch.bridge,
+        proxy: false,
         env: { ...launch.env, AWS_LAMBDA_RUNTIME_API: apiAddress },
         memoryMiB: fn.config.memoryMiB,
         tmpMiB: TMP_MIB,
         maxProcesses: MAX_PROCESSES,
         maxOpenFiles: MAX_OPEN_FILES,
       };
+      const egress = services.egress;
+      if (isolated && egress !== undefined) {
+        const proxy = new EgressProxy(egress, (message) =>
+          instance.log(api.currentRequestId ?? "", "error", message),
+        );
+        await proxy.listen(join(runDir, "proxy.sock"));
+        instance.proxy = proxy;
+        spec.proxy = true;
+        for (const name of ["HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"])
+          spec.env[name] = SANDBOX_PROXY_URL;
+      }
       const command = await sandboxCommand(spec, tools);
       instance.cleanup = command.cleanup;
       instance.oomKilled = command.oomKilled;
@@ -226,6 +244,7 @@ export class ProcessInstance implements Instance {
       }
     }
     this.api.close();
+    this.proxy?.close();
     void this.cleanup().then(() => rm(this.runDir, { recursive: true, force: true }));
   }
 

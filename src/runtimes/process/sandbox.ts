@@ -22,6 +22,8 @@ export interface SandboxTools {
 
 /** Where the Runtime API is inside the sandbox (socat forwards it to the host's socket). */
 export const SANDBOX_API_ADDRESS = "127.0.0.1:9001";
+/** The egress proxy inside the sandbox, for functions with an egress list. */
+export const SANDBOX_PROXY_URL = "http://127.0.0.1:9002";
 const CGROUP_NAME = "litefaas";
 
 export function findSandboxTools(): SandboxTools {
@@ -61,6 +63,8 @@ export interface SandboxSpec {
   /** Bridge the Runtime API to loopback and start the command once it answers there, or start
    * it at once without a bridge (it reaches the socket itself). */
   bridge: "wait" | "none";
+  /** Carry the egress proxy's socket to loopback (a function with an egress list). */
+  proxy: boolean;
   env: Record<string, string>;
   memoryMiB: number;
   tmpMiB: number;
@@ -162,18 +166,22 @@ function bwrapArgs(spec: SandboxSpec, bwrap: string): string[] {
   );
   for (const [name, value] of Object.entries(spec.env)) args.push("--setenv", name, value);
   // socat listens first; the command starts once the Runtime API answers on loopback
-  const [host, port] = SANDBOX_API_ADDRESS.split(":");
-  if (spec.bridge === "none") args.push("--", ...spec.command);
+  // socat listens first; the command starts once each bridge answers on loopback
+  const bridges: Array<[string, string]> = [];
+  if (spec.bridge === "wait") bridges.push([SANDBOX_API_ADDRESS, "api.sock"]);
+  if (spec.proxy) bridges.push([new URL(SANDBOX_PROXY_URL).host, "proxy.sock"]);
+  if (bridges.length === 0) args.push("--", ...spec.command);
   else {
-    args.push(
-      "--",
-      "/bin/sh",
-      "-c",
-      `socat TCP-LISTEN:${port},bind=${host},fork,reuseaddr UNIX-CONNECT:/run/litefaas/api.sock & ` +
-        `until socat -u /dev/null TCP:${host}:${port} 2>/dev/null; do sleep 0.002; done; exec "$@"`,
-      "litefaas-init",
-      ...spec.command,
-    );
+    let script = "";
+    for (const [address, socket] of bridges) {
+      const [host, port] = address.split(":");
+      script += `socat TCP-LISTEN:${port},bind=${host},fork,reuseaddr UNIX-CONNECT:/run/litefaas/${socket} & `;
+    }
+    for (const [address] of bridges) {
+      const [host, port] = address.split(":");
+      script += `until socat -u /dev/null TCP:${host}:${port} 2>/dev/null; do sleep 0.002; done; `;
+    }
+    args.push("--", "/bin/sh", "-c", `${script}exec "$@"`, "litefaas-init", ...spec.command);
   }
   return args;
 }

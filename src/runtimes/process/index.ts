@@ -10,7 +10,12 @@ import { LitefaasError } from "../../shared/errors.js";
 import type { FunctionVersion, Instance, Runtime } from "../types.js";
 import { unpackTaskRoot } from "./archive.js";
 import { ProcessInstance, type Launch, type ProcessServices } from "./process-instance.js";
-import { describeProtections, findSandboxTools, type SandboxTools } from "./sandbox.js";
+import {
+  describeProtections,
+  findSandboxTools,
+  removeOwnCgroups,
+  type SandboxTools,
+} from "./sandbox.js";
 
 export interface ProcessRuntimeOptions {
   blobs: BlobsPort;
@@ -37,6 +42,8 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
   const isolated = tools.bwrap !== undefined && tools.socat !== undefined;
   const unpacked = new Map<string, Promise<{ dir: string; entry: string }>>();
   let python: { executable: string; prefix: string } | undefined;
+  const live = new Set<ProcessInstance>();
+  const cleanups = new Set<Promise<void>>();
 
   const taskRootOf = (fn: FunctionVersion) => {
     let found = unpacked.get(fn.artifact);
@@ -131,13 +138,20 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
         { fix: "install what is missing, or start without --require-sandbox" },
       );
     }
-    return ProcessInstance.start(
+    const instance = await ProcessInstance.start(
       fn,
       await launchOf(fn),
       options.services(fn),
       tools,
       join(options.dataDir, "run"),
     );
+    live.add(instance);
+    instance.onDisposed = (finished) => {
+      live.delete(instance);
+      cleanups.add(finished);
+      void finished.finally(() => cleanups.delete(finished));
+    };
+    return instance;
   };
 
   return {
@@ -147,7 +161,12 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
     async verify(fn: FunctionVersion): Promise<void> {
       (await start(fn)).dispose();
     },
-    close: () => Promise.resolve(),
+    // instances are disposed by the scheduler first; their cleanups finish here
+    async close() {
+      for (const instance of [...live]) instance.dispose();
+      await Promise.all([...cleanups]);
+      removeOwnCgroups(tools);
+    },
   };
 }
 

@@ -83,6 +83,10 @@ export class ProcessInstance implements Instance {
   private stderrTail: string[] = [];
   private cleanup: () => Promise<void> = () => Promise.resolve();
   private proxy: EgressProxy | undefined;
+  /** Settles once a disposed instance's processes, cgroups and sockets are gone. */
+  finished: Promise<void> = Promise.resolve();
+  /** Told when the instance is disposed, with its cleanup. */
+  onDisposed: ((finished: Promise<void>) => void) | undefined;
   private oomKilled: () => Promise<boolean> = () => Promise.resolve(false);
 
   private constructor(
@@ -245,7 +249,8 @@ export class ProcessInstance implements Instance {
     }
     this.api.close();
     this.proxy?.close();
-    void this.cleanup().then(() => rm(this.runDir, { recursive: true, force: true }));
+    this.finished = this.cleanup().then(() => rm(this.runDir, { recursive: true, force: true }));
+    this.onDisposed?.(this.finished);
   }
 
   private eventOf(request: InvocationRequest): unknown {

@@ -7,7 +7,16 @@
 // - rlimits: open files.
 // What the machine lacks is said at start-up, and --require-sandbox refuses to run without it.
 import { execFileSync } from "node:child_process";
-import { existsSync, lstatSync, readlinkSync } from "node:fs";
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmdirSync,
+  writeFileSync,
+} from "node:fs";
 import { mkdir, readFile, rmdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
@@ -24,7 +33,9 @@ export interface SandboxTools {
 export const SANDBOX_API_ADDRESS = "127.0.0.1:9001";
 /** The egress proxy inside the sandbox, for functions with an egress list. */
 export const SANDBOX_PROXY_URL = "http://127.0.0.1:9002";
-const CGROUP_NAME = "litefaas";
+/** litefaas's cgroups: one folder per platform process, so a sweep knows whose are stale. */
+const CGROUP_PARENT = "litefaas";
+const CGROUP_NAME = `${CGROUP_PARENT}/p${process.pid}`;
 
 export function findSandboxTools(): SandboxTools {
   return { bwrap: which("bwrap"), socat: which("socat"), cgroup: findCgroups() };
@@ -141,6 +152,8 @@ function bwrapArgs(spec: SandboxSpec, bwrap: string): string[] {
     "/etc/nsswitch.conf",
   ])
     args.push("--ro-bind-try", etc, etc);
+  // the private /tmp first: an interpreter that lives under the host's /tmp is bound on top of it
+  args.push("--size", String(spec.tmpMiB * 1024 * 1024), "--tmpfs", "/tmp");
   for (const dir of spec.readOnly) args.push("--ro-bind", dir, dir);
   args.push(
     "--ro-bind",
@@ -152,10 +165,6 @@ function bwrapArgs(spec: SandboxSpec, bwrap: string): string[] {
     "--bind",
     spec.socketDir,
     "/run/litefaas",
-    "--size",
-    String(spec.tmpMiB * 1024 * 1024),
-    "--tmpfs",
-    "/tmp",
     "--proc",
     "/proc",
     "--dev",
@@ -279,32 +288,74 @@ function findCgroups(): SandboxTools["cgroup"] {
   const root = "/sys/fs/cgroup";
   try {
     if (existsSync(join(root, "cgroup.controllers"))) {
-      const dir = join(root, CGROUP_NAME);
-      execFileSync("mkdir", ["-p", dir], { stdio: "ignore" });
-      // v2 delegates controllers to children only when the parent enables them
-      const controllers = execFileSync("cat", [join(root, "cgroup.controllers")]).toString();
+      const controllers = readFileSync(join(root, "cgroup.controllers"), "utf8");
       if (!/\bmemory\b/.test(controllers)) return undefined;
-      execFileSync("sh", ["-c", `echo +memory +pids > ${join(dir, "cgroup.subtree_control")}`], {
-        stdio: "ignore",
-      });
+      // v2 delegates controllers to children only when each parent enables them
+      for (const dir of [join(root, CGROUP_PARENT), join(root, CGROUP_NAME)]) {
+        mkdirSync(dir, { recursive: true });
+        writeFileSync(join(dir, "cgroup.subtree_control"), "+memory +pids");
+      }
+      sweepStale(root);
       return { version: 2, root };
     }
     const memory = join(root, "memory");
     if (!existsSync(join(memory, "memory.limit_in_bytes"))) return undefined;
-    execFileSync("mkdir", ["-p", join(memory, CGROUP_NAME)], { stdio: "ignore" });
+    mkdirSync(join(memory, CGROUP_NAME), { recursive: true });
+    sweepStale(memory);
     const pids = join(root, "pids");
     let pidsDir: string | undefined;
-    if (existsSync(join(pids, "pids.max")) || existsSync(pids)) {
-      try {
-        execFileSync("mkdir", ["-p", join(pids, CGROUP_NAME)], { stdio: "ignore" });
-        pidsDir = pids;
-      } catch {
-        pidsDir = undefined;
-      }
+    try {
+      mkdirSync(join(pids, CGROUP_NAME), { recursive: true });
+      sweepStale(pids);
+      pidsDir = pids;
+    } catch {
+      pidsDir = undefined;
     }
     return { version: 1, memory, pids: pidsDir };
   } catch {
     return undefined;
+  }
+}
+
+/** Remove what platforms that are gone left under litefaas/ (cgroups of instances never cleaned). */
+function sweepStale(hierarchy: string) {
+  const parent = join(hierarchy, CGROUP_PARENT);
+  for (const entry of readdirSync(parent, { withFileTypes: true })) {
+    if (!entry.isDirectory()) continue;
+    const owner = /^p(\d+)$/.exec(entry.name);
+    if (owner !== null && alive(Number(owner[1]))) continue;
+    const dir = join(parent, entry.name);
+    for (const child of readdirSync(dir, { withFileTypes: true }))
+      if (child.isDirectory()) tryRmdir(join(dir, child.name));
+    tryRmdir(dir);
+  }
+}
+
+/** Remove this platform's own cgroup folder (at shutdown, once its instances are gone). */
+export function removeOwnCgroups(tools: SandboxTools) {
+  const cgroup = tools.cgroup;
+  if (cgroup === undefined) return;
+  const roots =
+    cgroup.version === 2
+      ? [cgroup.root]
+      : [cgroup.memory, ...(cgroup.pids === undefined ? [] : [cgroup.pids])];
+  for (const root of roots) tryRmdir(join(root, CGROUP_NAME));
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function tryRmdir(dir: string) {
+  try {
+    rmdirSync(dir);
+  } catch {
+    // busy (processes still in it) or already gone
   }
 }
 

@@ -4,6 +4,9 @@
 // Gateway does, a message as an SQS batch of one record, a cron tick as an EventBridge scheduled
 // event. Plain data in and out, and only what both Node and the isolate have (URL, TextDecoder,
 // btoa), so one implementation serves both.
+import type { TriggerEvent } from "../runtimes/types.js";
+
+type MessageEvent = Extract<TriggerEvent, { kind: "message" }>;
 
 /** An HTTP request as the gateway hands it on. */
 export interface HttpRequestData {
@@ -132,15 +135,9 @@ export function apiGatewayResponse(result: unknown): HttpResponseData {
 }
 
 /** A message for an SQS-style handler: one record; `batchItemFailures` naming it fails it. */
-export function sqsEvent(message: {
-  id: string;
-  subject: string;
-  data: Uint8Array;
-  headers: Record<string, string>;
-  attempt: number;
-  publishedAt: number;
-  project: string;
-}): { Records: Array<Record<string, unknown>> } {
+export function sqsEvent(message: Omit<MessageEvent, "kind"> & { project: string }): {
+  Records: Array<Record<string, unknown>>;
+} {
   const text = utf8(message.data);
   const attributes: Record<string, { stringValue: string; dataType: string }> = {};
   for (const [name, value] of Object.entries(message.headers))

@@ -68,10 +68,6 @@ export async function packTaskRoot(
   return JSON.stringify(archive);
 }
 
-export function isArchive(text: string): boolean {
-  return text.startsWith(`{"format":"${FORMAT}"`);
-}
-
 /**
  * Unpack into `dir` (made whole or not at all: written beside it, then renamed); returns the
  * entry's path relative to it. A path that would leave `dir` is refused.

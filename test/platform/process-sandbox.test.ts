@@ -117,6 +117,15 @@ describe("process sandbox", () => {
     assert.match(bomb.error ?? "", /BlockingIOError|Resource temporarily unavailable/);
   });
 
+  it("holds a function to its CPU share (limits.cpu: 0.2)", async () => {
+    const burn = await json<{ wall: number; cpu: number }>(
+      await platform.fetch("/fn/sandbox/capped/burn"),
+    );
+    assert.ok(burn.wall >= 1, `ran ${burn.wall} s`);
+    // a fifth of a core, enforced per 100 ms period: ~0.2 s of CPU in the second, never near 1
+    assert.ok(burn.cpu > 0 && burn.cpu < 0.45, `used ${burn.cpu} s of CPU in ${burn.wall} s`);
+  });
+
   it("answers a memory bomb with FUNCTION_MEMORY_LIMIT and serves on", async () => {
     const response = await platform.fetch("/fn/sandbox/probe/memory-bomb");
     assert.equal(response.status, 500);

@@ -275,7 +275,7 @@ void describe("manifest: every problem says file, path, line, what and how to fi
 
     const inLimits = onlyProblem(minimal("    limits:", "      timeout: 1s", "      memroy: 256"));
     assert.deepEqual([inLimits.path, inLimits.line], ["functions.hello.limits.memroy", 7]);
-    assert.match(inLimits.fix, /allowed here: memory, timeout, concurrency$/);
+    assert.match(inLimits.fix, /allowed here: memory, cpu, timeout, concurrency$/);
   });
 
   void it("a timeout that is not a duration", () => {
@@ -374,6 +374,35 @@ void describe("manifest: every problem says file, path, line, what and how to fi
       yaml("project: demo", "functions:", "  hello:", "    main: main.py", "    handler: handler"),
     );
     assert.equal(shape.path, "functions.hello.handler");
+  });
+
+  void it("a cpu limit on an isolate function, and one out of range", () => {
+    const isolate = onlyProblem(minimal("    limits: { cpu: 0.5 }"));
+    assert.equal(isolate.path, "functions.hello.limits.cpu");
+    assert.match(isolate.problem, /cpu limits process functions/);
+    for (const cpu of ["0", "-1", "65", "half"]) {
+      const p = onlyProblem(
+        yaml(
+          "project: demo",
+          "functions:",
+          "  py:",
+          "    main: main.py",
+          `    limits: { cpu: ${cpu} }`,
+        ),
+      );
+      assert.equal(p.path, "functions.py.limits.cpu", cpu);
+    }
+    const manifest = parseManifest(
+      yaml(
+        "project: demo",
+        "functions:",
+        "  py:",
+        "    main: main.py",
+        "    limits: { cpu: 0.25 }",
+      ),
+      FILE,
+    );
+    assert.equal(manifest.functions["py"]?.cpu, 0.25);
   });
 
   void it("an unknown runtime, listing the known ones", () => {

@@ -140,6 +140,7 @@ export class ProcessInstance implements Instance {
         proxy: false,
         env: { ...launch.env, AWS_LAMBDA_RUNTIME_API: apiAddress },
         memoryMiB: fn.config.memoryMiB,
+        cpuCores: fn.config.cpu ?? 1,
         tmpMiB: TMP_MIB,
         maxProcesses: MAX_PROCESSES,
         maxOpenFiles: MAX_OPEN_FILES,

@@ -3,7 +3,7 @@
 //   read-only at /var/task, the runtime's files at /opt/litefaas, a size-capped private /tmp, a
 //   minimal /dev and /proc, nothing of the host's data, other functions or environment; no
 //   network but a loopback where socat carries the Runtime API to the host's socket;
-// - cgroups (v2, else v1): memory and process count; else an address-space rlimit;
+// - cgroups (v2, else v1): memory, process count and CPU share; else an address-space rlimit;
 // - rlimits: open files.
 // What the machine lacks is said at start-up, and --require-sandbox refuses to run without it.
 import { execFileSync } from "node:child_process";
@@ -24,8 +24,8 @@ export interface SandboxTools {
   bwrap: string | undefined;
   socat: string | undefined;
   cgroup:
-    | { version: 2; root: string }
-    | { version: 1; memory: string; pids: string | undefined }
+    | { version: 2; root: string; cpu: boolean }
+    | { version: 1; memory: string; pids: string | undefined; cpu: string | undefined }
     | undefined;
 }
 
@@ -49,11 +49,15 @@ export function describeProtections(tools: SandboxTools): { on: string[]; off: s
   else off.push("file system and process isolation: bwrap not found (apt-get install bubblewrap)");
   if (tools.bwrap !== undefined && tools.socat !== undefined) on.push("no network");
   else off.push("network isolation: needs bwrap and socat (apt-get install bubblewrap socat)");
-  if (tools.cgroup !== undefined)
-    on.push(`memory and process-count limits (cgroup v${tools.cgroup.version})`);
-  else
+  const cgroup = tools.cgroup;
+  if (cgroup !== undefined) {
+    on.push(`memory and process-count limits (cgroup v${cgroup.version})`);
+    if (!cgroup.cpu)
+      off.push(`CPU limit: no cpu controller in the cgroup v${cgroup.version} hierarchy`);
+    else on.push(`CPU limit (cgroup v${cgroup.version})`);
+  } else
     off.push(
-      "memory and process-count limits: no writable cgroup (an address-space rlimit stands in for memory)",
+      "memory, process-count and CPU limits: no writable cgroup (an address-space rlimit stands in for memory)",
     );
   return { on, off };
 }
@@ -78,6 +82,8 @@ export interface SandboxSpec {
   proxy: boolean;
   env: Record<string, string>;
   memoryMiB: number;
+  /** CPU time per wall-clock second, in cores (0.5: half of one core). */
+  cpuCores: number;
   tmpMiB: number;
   maxProcesses: number;
   maxOpenFiles: number;
@@ -214,6 +220,7 @@ async function makeCgroups(
       await writeFile(join(dir, "memory.max"), memoryBytes);
       await writeFile(join(dir, "memory.swap.max"), "0").catch(() => undefined);
       await writeFile(join(dir, "pids.max"), String(spec.maxProcesses)).catch(() => undefined);
+      if (cgroup.cpu) await writeFile(join(dir, "cpu.max"), `${cpuQuota(spec)} ${CPU_PERIOD_US}`);
       return {
         procs: [join(dir, "cgroup.procs")],
         cleanup: async () => {
@@ -240,6 +247,13 @@ async function makeCgroups(
       await writeFile(join(pids, "pids.max"), String(spec.maxProcesses));
       dirs.push(pids);
     }
+    if (cgroup.cpu !== undefined) {
+      const cpu = join(cgroup.cpu, CGROUP_NAME, spec.id);
+      await mkdir(cpu, { recursive: true });
+      await writeFile(join(cpu, "cpu.cfs_period_us"), String(CPU_PERIOD_US));
+      await writeFile(join(cpu, "cpu.cfs_quota_us"), String(cpuQuota(spec)));
+      dirs.push(cpu);
+    }
     const procs = dirs.map((d) => join(d, "cgroup.procs"));
     return {
       procs,
@@ -255,6 +269,14 @@ async function makeCgroups(
   } catch {
     return none;
   }
+}
+
+/** The CFS period: a cap is enforced within each tenth of a second. */
+const CPU_PERIOD_US = 100_000;
+
+/** The CPU a function may use per period, in µs (the kernel takes 1 ms at least). */
+function cpuQuota(spec: SandboxSpec): number {
+  return Math.max(1000, Math.round(spec.cpuCores * CPU_PERIOD_US));
 }
 
 async function killAll(procs: string[]) {
@@ -284,19 +306,28 @@ async function removeWhenEmpty(dirs: string[]) {
   }
 }
 
-function findCgroups(): SandboxTools["cgroup"] {
-  const root = "/sys/fs/cgroup";
+/** The cgroups litefaas can use under `root` (a parameter for tests), its folders made. */
+export function findCgroups(root = "/sys/fs/cgroup"): SandboxTools["cgroup"] {
   try {
     if (existsSync(join(root, "cgroup.controllers"))) {
       const controllers = readFileSync(join(root, "cgroup.controllers"), "utf8");
       if (!/\bmemory\b/.test(controllers)) return undefined;
-      // v2 delegates controllers to children only when each parent enables them
+      let cpu = /\bcpu\b/.test(controllers);
+      // v2 delegates controllers to children only when each parent enables them; cpu is
+      // wanted, not needed: without it the other limits still hold
       for (const dir of [join(root, CGROUP_PARENT), join(root, CGROUP_NAME)]) {
         mkdirSync(dir, { recursive: true });
-        writeFileSync(join(dir, "cgroup.subtree_control"), "+memory +pids");
+        const control = join(dir, "cgroup.subtree_control");
+        try {
+          writeFileSync(control, cpu ? "+memory +pids +cpu" : "+memory +pids");
+        } catch (error) {
+          if (!cpu) throw error;
+          cpu = false;
+          writeFileSync(control, "+memory +pids");
+        }
       }
       sweepStale(root);
-      return { version: 2, root };
+      return { version: 2, root, cpu };
     }
     const memory = join(root, "memory");
     if (!existsSync(join(memory, "memory.limit_in_bytes"))) return undefined;
@@ -311,7 +342,21 @@ function findCgroups(): SandboxTools["cgroup"] {
     } catch {
       pidsDir = undefined;
     }
-    return { version: 1, memory, pids: pidsDir };
+    return { version: 1, memory, pids: pidsDir, cpu: v1Cpu(root) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The v1 cpu hierarchy with litefaas's folder made in it, or undefined without one. */
+function v1Cpu(root: string): string | undefined {
+  // mounted alone (cpu) or co-mounted (cpu,cpuacct, with "cpu" a link to it)
+  const dir = join(root, "cpu");
+  try {
+    if (!existsSync(join(dir, "cpu.cfs_quota_us"))) return undefined;
+    mkdirSync(join(dir, CGROUP_NAME), { recursive: true });
+    sweepStale(dir);
+    return dir;
   } catch {
     return undefined;
   }
@@ -338,7 +383,7 @@ export function removeOwnCgroups(tools: SandboxTools) {
   const roots =
     cgroup.version === 2
       ? [cgroup.root]
-      : [cgroup.memory, ...(cgroup.pids === undefined ? [] : [cgroup.pids])];
+      : [cgroup.memory, cgroup.pids, cgroup.cpu].filter((d): d is string => d !== undefined);
   for (const root of roots) tryRmdir(join(root, CGROUP_NAME));
 }
 

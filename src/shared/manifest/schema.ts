@@ -241,6 +241,13 @@ export const manifestSchema = {
                 maximum: 4096,
                 description: "Memory limit of an instance in MiB (default 128).",
               },
+              cpu: {
+                type: "number",
+                exclusiveMinimum: 0,
+                maximum: 64,
+                description:
+                  "Process functions: CPU time an instance may use per second of wall-clock time, in cores, e.g. 0.5 (default 1). Isolates run on one thread each and take no cpu limit.",
+              },
               timeout: duration(
                 "Wall-clock limit of one invocation, e.g. 500ms, 10s, 2m (default 30s, at most 15m).",
               ),

@@ -14,6 +14,8 @@ export interface FunctionConfig {
   handler: string | undefined;
   env: Record<string, string>;
   memoryMiB: number;
+  /** Process functions: CPU per wall-clock second, in cores (absent: 1). */
+  cpu?: number | undefined;
   timeoutMs: number;
   /** Most invocations running at once across all instances. */
   concurrency: number;

@@ -33,7 +33,7 @@ interface RawFunction {
   runtime?: RuntimeKind;
   handler?: string;
   env?: Record<string, string | number | boolean>;
-  limits?: { memory?: number; timeout?: string; concurrency?: number };
+  limits?: { memory?: number; cpu?: number; timeout?: string; concurrency?: number };
   egress?: string[];
   idleTimeout?: string;
   subjects?: string[];
@@ -135,6 +135,15 @@ function runtimeOf(
     );
   if (runtime === "node-process" && !/\.(js|mjs|cjs)$/.test(fn.main))
     wrong(`"${fn.main}" is not a JavaScript file`, "point main at a .js, .mjs or .cjs file");
+  if (fn.limits?.cpu !== undefined && runtime === "isolate") {
+    problems.push({
+      file,
+      path: `${base}.limits.cpu`,
+      problem:
+        "cpu limits process functions (python, process, node-process); an isolate runs on one thread",
+      fix: "remove it: the timeout bounds an isolate's time",
+    });
+  }
   if (fn.handler !== undefined && runtime === "isolate") {
     problems.push({
       file,
@@ -210,6 +219,7 @@ export function validateManifest(
           : fn.handler,
       env,
       memoryMiB: fn.limits?.memory ?? DEFAULTS.memoryMiB,
+      ...(fn.limits?.cpu === undefined ? {} : { cpu: fn.limits.cpu }),
       timeoutMs: timeoutMs ?? DEFAULTS.timeoutMs,
       concurrency: fn.limits?.concurrency ?? DEFAULTS.concurrency,
       egress: [...(fn.egress ?? [])],

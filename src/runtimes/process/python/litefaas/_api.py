@@ -3,9 +3,10 @@ sandbox (no loopback bridge on the way), else AWS_LAMBDA_RUNTIME_API's host:port
 
 A minimal HTTP/1.1 client of our own rather than http.client: importing http.client (and the
 email parser and ssl it pulls in) costs ~35 ms, a third of a cold start, and the only server it
-talks to is the platform's, which always sends Content-Length."""
+talks to is the platform's, which always sends Content-Length. For the same reason it uses the
+C module _socket, not socket.py (whose enum and selectors imports cost ~7 ms per start)."""
+import _socket
 import os
-import socket
 
 
 class ApiError(ConnectionError):
@@ -20,12 +21,15 @@ class Connection:
     def _connect(self):
         path = os.environ.get("RUNTIME_API_SOCKET")
         if path and os.path.exists(path):
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
             sock.connect(path)
         else:
+            # the platform's own loopback address (127.0.0.1:port)
             host, port = os.environ["AWS_LAMBDA_RUNTIME_API"].rsplit(":", 1)
-            sock = socket.create_connection((host, int(port)))
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            family = _socket.AF_INET6 if ":" in host else _socket.AF_INET
+            sock = _socket.socket(family, _socket.SOCK_STREAM)
+            sock.connect((host.strip("[]"), int(port)))
+            sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
         self._sock = sock
         self._buffer = b""
 

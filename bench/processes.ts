@@ -1,6 +1,8 @@
 // Process functions: Python and a shell bootstrap (AWS's custom-runtime tutorial), each
 // deployed many times over and called once (cold: a sandboxed process started end to end
-// through the gateway), then one of them called back to back (warm). Beside them, the same
+// through the gateway), then one of them called back to back (warm). Cold starts are measured
+// twice: spaced 300 ms apart (a function scaling from zero now and then: the prepared process
+// has been replaced), and back to back (each start waits for a process started just before). Beside them, the same
 // hello world in an isolate, whose warm latency is the gateway's own share: the difference is
 // what the process runtime adds per invocation.
 import { cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -15,6 +17,7 @@ import { wrk, type WrkResult } from "./wrk.js";
 export interface ProcessFigures {
   runtime: string;
   cold: LatencySummary;
+  coldBackToBack: LatencySummary;
   warm: LatencySummary;
   throughput: WrkResult;
 }
@@ -53,20 +56,31 @@ export async function processFigures(
   connections: number,
 ): Promise<ProcessFigures> {
   const platform = await startLitefaas();
-  const dir = await copies(runtime, count);
+  const dir = await copies(runtime, 2 * count);
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   try {
     await platform.deploy(dir);
     await sleep(500);
     const url = (i: number) => new URL(`${platform.base}/fn/${runtime}s/f${i}/`);
     const cold: number[] = [];
-    for (let i = 0; i < count; i++) cold.push(await timedGet(agent, url(i)));
+    for (let i = 0; i < count; i++) {
+      await sleep(300);
+      cold.push(await timedGet(agent, url(i)));
+    }
+    const coldBackToBack: number[] = [];
+    for (let i = count; i < 2 * count; i++) coldBackToBack.push(await timedGet(agent, url(i)));
     const warm: number[] = [];
     for (let i = 0; i < 500; i++) warm.push(await timedGet(agent, url(0)));
     // one instance serves one invocation at a time: as many connections as instances may start
     await wrk(url(0).href, "2s", connections);
     const throughput = await wrk(url(0).href, duration, connections);
-    return { runtime, cold: summarize(cold), warm: summarize(warm), throughput };
+    return {
+      runtime,
+      cold: summarize(cold),
+      coldBackToBack: summarize(coldBackToBack),
+      warm: summarize(warm),
+      throughput,
+    };
   } finally {
     agent.destroy();
     await platform.stop();

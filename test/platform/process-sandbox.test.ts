@@ -126,6 +126,41 @@ describe("process sandbox", () => {
     assert.ok(burn.cpu > 0 && burn.cpu < 0.45, `used ${burn.cpu} s of CPU in ${burn.wall} s`);
   });
 
+  it("takes a cold start's process from the prepared ones, and makes it that function's alone", async () => {
+    // a prepared process is started once a Python function has started, then waits
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const age = await json<{ startedBeforeImport: number }>(
+      await platform.fetch("/fn/sandbox/other/age"),
+    );
+    assert.ok(
+      age.startedBeforeImport > 1,
+      `the process started ${age.startedBeforeImport} s before the handler was imported`,
+    );
+    const env = await json<Record<string, string | null>>(
+      await platform.fetch(
+        "/fn/sandbox/other/env?names=WHO,AWS_LAMBDA_FUNCTION_NAME,AWS_LAMBDA_FUNCTION_MEMORY_SIZE,_HANDLER",
+      ),
+    );
+    assert.deepEqual(env, {
+      WHO: "other",
+      AWS_LAMBDA_FUNCTION_NAME: "sandbox-other",
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: "48",
+      _HANDLER: "probe.handler",
+    });
+    // its own code only, read-only, as a freshly started one sees it
+    assert.deepEqual(
+      await json<string[]>(await platform.fetch("/fn/sandbox/other/ls")),
+      await json<string[]>(await platform.fetch("/fn/sandbox/probe/ls")),
+    );
+    const write = await json<Attempt>(await platform.fetch("/fn/sandbox/other/write-task"));
+    assert.equal(write.ok, false);
+    // its memory limit is the function's 48 MiB, not the 128 it was prepared with
+    assert.equal((await platform.fetch("/fn/sandbox/probe/alloc?mb=80")).status, 200);
+    const over = await platform.fetch("/fn/sandbox/other/alloc?mb=80");
+    assert.equal(over.status, 500);
+    assert.equal(await errorCode(over), "FUNCTION_MEMORY_LIMIT");
+  });
+
   it("answers a memory bomb with FUNCTION_MEMORY_LIMIT and serves on", async () => {
     const response = await platform.fetch("/fn/sandbox/probe/memory-bomb");
     assert.equal(response.status, 500);

@@ -2,11 +2,6 @@
 // semantics), warm between invocations. Its stdout and stderr lines are the invocation's log.
 // A process that overruns the timeout is killed and replaced; one that dies mid-invocation
 // answers 502 FUNCTION_CRASHED (or the memory limit's error when the kernel's OOM killer did it).
-import { spawn, type ChildProcess } from "node:child_process";
-import { randomUUID } from "node:crypto";
-import { mkdir, rm } from "node:fs/promises";
-import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { LitefaasError } from "../../shared/errors.js";
 import {
   apiGatewayEvent,
@@ -24,34 +19,16 @@ import type {
   InvocationResponse,
   TriggerKind,
 } from "../types.js";
-import { RuntimeApi, type RuntimeOutcome } from "./runtime-api.js";
-import { EgressProxy } from "./egress-proxy.js";
+import type { RuntimeOutcome } from "./runtime-api.js";
 import type { EgressCheck } from "../isolate/isolate-instance.js";
-import {
-  SANDBOX_API_ADDRESS,
-  SANDBOX_PROXY_URL,
-  sandboxCommand,
-  type SandboxSpec,
-  type SandboxTools,
-} from "./sandbox.js";
+import type { SandboxTools } from "./sandbox.js";
+import { SandboxedProcess, type Launch } from "./sandboxed-process.js";
 
 export interface ProcessServices {
   logs: LogSink;
   bindings: Record<string, BindingHost>;
   /** Where it may connect; undefined: nowhere. */
   egress?: EgressCheck | undefined;
-}
-
-/** How to start one instance of a function: the command inside, and what it needs. */
-export interface Launch {
-  taskRoot: string;
-  runtimeDir: string;
-  command: string[];
-  env: Record<string, string>;
-  readOnly: string[];
-  /** Whether the command needs the loopback Runtime API before it starts ("wait"), or reaches
-   * the socket itself and can start at once ("background"). */
-  bridge: "wait" | "none";
 }
 
 type Answer = Omit<InvocationResponse, "coldStart">;
@@ -65,38 +42,30 @@ interface Current {
 }
 
 const INIT_TIMEOUT_CAP_MS = 10_000;
-const TMP_MIB = 64;
-const MAX_PROCESSES = 64;
-const MAX_OPEN_FILES = 1024;
-const STDERR_TAIL = 20;
 const HANDLES: ReadonlySet<TriggerKind> = new Set(["http", "message", "scheduled"]);
 
 export class ProcessInstance implements Instance {
-  readonly id = randomUUID();
   readonly handles = HANDLES;
   readonly sockets = 0;
   lastUsed = Date.now();
-  private child: ChildProcess | undefined;
   private current: Current | undefined;
-  private exited = false;
   private disposed = false;
-  private stderrTail: string[] = [];
-  private cleanup: () => Promise<void> = () => Promise.resolve();
-  private proxy: EgressProxy | undefined;
   /** Settles once a disposed instance's processes, cgroups and sockets are gone. */
   finished: Promise<void> = Promise.resolve();
   /** Told when the instance is disposed, with its cleanup. */
   onDisposed: ((finished: Promise<void>) => void) | undefined;
-  private oomKilled: () => Promise<boolean> = () => Promise.resolve(false);
 
   private constructor(
     private readonly fn: FunctionVersion,
     private readonly services: ProcessServices,
-    private readonly api: RuntimeApi,
-    private readonly runDir: string,
+    private readonly proc: SandboxedProcess,
   ) {}
 
-  /** Start the process and wait until it polls for its first event: the cold start. */
+  get id(): string {
+    return this.proc.id;
+  }
+
+  /** Start a process for `fn` and wait until it polls for its first event: the cold start. */
   static async start(
     fn: FunctionVersion,
     launch: Launch,
@@ -104,90 +73,83 @@ export class ProcessInstance implements Instance {
     tools: SandboxTools,
     runRoot: string,
   ): Promise<ProcessInstance> {
-    const runDir = join(runRoot, randomUUID());
-    await mkdir(runDir, { recursive: true, mode: 0o700 });
+    const proc = await SandboxedProcess.launch({
+      launch,
+      memoryMiB: fn.config.memoryMiB,
+      cpuCores: fn.config.cpu ?? 1,
+      bindings: services.bindings,
+      egress: services.egress,
+      tools,
+      runRoot,
+    });
+    return ProcessInstance.begin(fn, proc, services, () => undefined);
+  }
+
+  /**
+   * A prepared process becomes an instance of `fn` (its code and limits already in place): it
+   * gets the function's environment, imports the handler and polls for its first event.
+   */
+  static adopt(
+    fn: FunctionVersion,
+    proc: SandboxedProcess,
+    env: Record<string, string>,
+    services: ProcessServices,
+  ): Promise<ProcessInstance> {
+    return ProcessInstance.begin(fn, proc, services, () => proc.api.assign(env));
+  }
+
+  private static async begin(
+    fn: FunctionVersion,
+    proc: SandboxedProcess,
+    services: ProcessServices,
+    go: () => void,
+  ): Promise<ProcessInstance> {
+    const instance = new ProcessInstance(fn, services, proc);
     let ready: (() => void) | undefined;
     let failed: ((error: LitefaasError) => void) | undefined;
     const started = new Promise<void>((resolve, reject) => {
       ready = resolve;
       failed = reject;
     });
-    // the instance is made before the API so the API's callbacks can reach it
-    const holder: { instance?: ProcessInstance } = {};
-    const api = new RuntimeApi(
+    proc.attach(
       {
         onReady: () => ready?.(),
         onInitError: (type, message) => failed?.(initFailed(fn, `${type}: ${message}`)),
-        onOutcome: (requestId, outcome) => holder.instance?.finish(requestId, outcome),
-      },
-      services.bindings,
-    );
-    const instance = new ProcessInstance(fn, services, api, runDir);
-    holder.instance = instance;
-    try {
-      const isolated = tools.bwrap !== undefined && tools.socat !== undefined;
-      const apiAddress = isolated
-        ? (await api.listen(join(runDir, "api.sock")), SANDBOX_API_ADDRESS)
-        : await api.listen({ host: "127.0.0.1", port: 0 });
-      const spec: SandboxSpec = {
-        id: instance.id,
-        taskRoot: launch.taskRoot,
-        runtimeDir: launch.runtimeDir,
-        socketDir: runDir,
-        readOnly: launch.readOnly,
-        command: launch.command,
-        bridge: launch.bridge,
-        proxy: false,
-        env: { ...launch.env, AWS_LAMBDA_RUNTIME_API: apiAddress },
-        memoryMiB: fn.config.memoryMiB,
-        cpuCores: fn.config.cpu ?? 1,
-        tmpMiB: TMP_MIB,
-        maxProcesses: MAX_PROCESSES,
-        maxOpenFiles: MAX_OPEN_FILES,
-      };
-      const egress = services.egress;
-      if (isolated && egress !== undefined) {
-        const proxy = new EgressProxy(egress, (message) =>
-          instance.log(api.currentRequestId ?? "", "error", message),
-        );
-        await proxy.listen(join(runDir, "proxy.sock"));
-        instance.proxy = proxy;
-        spec.proxy = true;
-        for (const name of ["HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"])
-          spec.env[name] = SANDBOX_PROXY_URL;
-      }
-      const command = await sandboxCommand(spec, tools);
-      instance.cleanup = command.cleanup;
-      instance.oomKilled = command.oomKilled;
-      instance.spawn(
-        command.file,
-        command.args,
-        isolated ? command.env : { ...command.env, ...spec.env },
-        isolated ? undefined : launch.taskRoot,
-        (code) =>
+        onOutcome: (requestId, outcome) => instance.finish(requestId, outcome),
+        onLine: (level, line) => instance.log(proc.api.currentRequestId ?? "", level, line),
+        onExit: (code, signal) => {
           failed?.(
             initFailed(
               fn,
-              `the process exited (${code}) before asking for its first event${instance.describeStderr()}`,
+              `the process exited (${signal ?? String(code)}) before asking for its first event${proc.describeStderr()}`,
             ),
-          ),
-      );
+          );
+          void instance.onExit(code, signal);
+        },
+      },
+      services.bindings,
+    );
+    try {
+      if (proc.exited)
+        throw initFailed(fn, `the process exited before it started${proc.describeStderr()}`);
+      go();
       const timeout = Math.min(fn.config.timeoutMs, INIT_TIMEOUT_CAP_MS);
+      let timer: NodeJS.Timeout | undefined;
       await Promise.race([
         started,
-        new Promise<never>((_, reject) =>
-          setTimeout(
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
             () =>
               reject(
                 initFailed(
                   fn,
-                  `it did not ask for its first event within ${timeout} ms${instance.describeStderr()}`,
+                  `it did not ask for its first event within ${timeout} ms${proc.describeStderr()}`,
                 ),
               ),
             timeout,
-          ).unref(),
-        ),
-      ]);
+          );
+        }),
+      ]).finally(() => clearTimeout(timer));
       ready = undefined;
       failed = undefined;
       return instance;
@@ -202,7 +164,7 @@ export class ProcessInstance implements Instance {
   }
 
   get alive(): boolean {
-    return !this.disposed && !this.exited;
+    return !this.disposed && !this.proc.exited;
   }
 
   get accepting(): boolean {
@@ -227,7 +189,7 @@ export class ProcessInstance implements Instance {
         reject,
         timer: setTimeout(() => this.onTimeout(), this.fn.config.timeoutMs),
       };
-      this.api.deliver({
+      this.proc.api.deliver({
         requestId: request.id,
         deadlineMs: deadline,
         functionArn: `arn:litefaas:lambda:local:0:function:${project}-${name}:${version}`,
@@ -240,17 +202,7 @@ export class ProcessInstance implements Instance {
     if (this.disposed) return;
     this.disposed = true;
     this.fail(new LitefaasError("INSTANCE_RESET"));
-    const pid = this.child?.pid;
-    if (pid !== undefined && !this.exited) {
-      try {
-        process.kill(-pid, "SIGKILL"); // its process group: the launcher and what it started
-      } catch {
-        this.child?.kill("SIGKILL");
-      }
-    }
-    this.api.close();
-    this.proxy?.close();
-    this.finished = this.cleanup().then(() => rm(this.runDir, { recursive: true, force: true }));
+    this.finished = this.proc.stop();
     this.onDisposed?.(this.finished);
   }
 
@@ -328,48 +280,16 @@ export class ProcessInstance implements Instance {
     }
   }
 
-  private spawn(
-    file: string,
-    args: string[],
-    env: Record<string, string>,
-    cwd: string | undefined,
-    onEarlyExit: (code: string) => void,
-  ) {
-    const child = spawn(file, args, {
-      env,
-      ...(cwd === undefined ? {} : { cwd }),
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
-    });
-    this.child = child;
-    const lines = (stream: NodeJS.ReadableStream, level: "log" | "error") =>
-      createInterface({ input: stream, crlfDelay: Infinity }).on("line", (line) => {
-        if (level === "error") {
-          this.stderrTail.push(line);
-          if (this.stderrTail.length > STDERR_TAIL) this.stderrTail.shift();
-        }
-        this.log(this.api.currentRequestId ?? "", level, line);
-      });
-    if (child.stdout !== null) lines(child.stdout, "log");
-    if (child.stderr !== null) lines(child.stderr, "error");
-    child.on("error", (error) => onEarlyExit(error.message));
-    child.on("exit", (code, signal) => {
-      this.exited = true;
-      onEarlyExit(signal ?? String(code));
-      void this.onExit(code, signal);
-    });
-  }
-
   private async onExit(code: number | null, signal: NodeJS.Signals | null) {
     if (this.current !== undefined && !this.disposed) {
-      const oom = await this.oomKilled();
+      const oom = await this.proc.oomKilled();
       const requestId = this.current.requestId;
       this.log(
         requestId,
         "error",
         oom
           ? `Memory limit of ${this.fn.config.memoryMiB} MiB exceeded; the process was killed and will be replaced`
-          : `The process exited (${signal ?? `code ${code}`}) during the invocation; it will be replaced${this.describeStderr()}`,
+          : `The process exited (${signal ?? `code ${code}`}) during the invocation; it will be replaced${this.proc.describeStderr()}`,
       );
       this.fail(
         oom
@@ -428,12 +348,6 @@ export class ProcessInstance implements Instance {
       level,
       message,
     });
-  }
-
-  private describeStderr(): string {
-    return this.stderrTail.length === 0
-      ? ""
-      : `; its last output: ${this.stderrTail.slice(-5).join(" | ")}`;
   }
 }
 

@@ -3,6 +3,8 @@
 // /runtime/invocation/next, posts the result to …/<id>/response or …/<id>/error, and reports a
 // start-up failure to /runtime/init/error. Beside it, /litefaas/v1/bindings/<name>/<op> gives
 // the process its KV store, SQL database and events (the same host halves as the isolate's).
+// A prepared process (started before any function needed it) first long-polls
+// /litefaas/v1/assignment for the environment of the function it becomes.
 // It listens on a Unix socket that only this instance's sandbox can reach.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { BindingUserError, type BindingHost } from "../../bindings/binding-error.js";
@@ -11,6 +13,7 @@ const PREFIX = "/2018-06-01/runtime";
 const NEXT = `${PREFIX}/invocation/next`;
 const INVOCATION = /^\/2018-06-01\/runtime\/invocation\/([^/]+)\/(response|error)$/;
 const BINDING = /^\/litefaas\/v1\/bindings\/([a-z]+)\/([A-Za-z]+)$/;
+const ASSIGNMENT = "/litefaas/v1/assignment";
 const MAX_RESPONSE_BYTES = 6 * 1024 * 1024;
 
 /** An invocation handed to the process. */
@@ -40,10 +43,11 @@ export class RuntimeApi {
   private queued: RuntimeEvent | undefined;
   private current: string | undefined;
   private ready = false;
+  private assignment: { waiting?: ServerResponse; env?: Record<string, string> } = {};
 
   constructor(
     private readonly events: RuntimeApiEvents,
-    private readonly bindings: Record<string, BindingHost>,
+    private bindings: Record<string, BindingHost>,
   ) {
     this.server = createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
       this.handle(req, res).catch((error: unknown) =>
@@ -75,6 +79,18 @@ export class RuntimeApi {
     });
   }
 
+  /** A prepared process becomes an instance of a function, with that function's bindings. */
+  useBindings(bindings: Record<string, BindingHost>): void {
+    this.bindings = bindings;
+  }
+
+  /** Tell a prepared process the environment of its function: now, or when it asks. */
+  assign(env: Record<string, string>): void {
+    const waiting = this.assignment.waiting;
+    this.assignment = { env };
+    if (waiting !== undefined && !waiting.destroyed) reply(waiting, 200, { env });
+  }
+
   /** Hand `event` to the process: now if it is polling, else on its next poll. */
   deliver(event: RuntimeEvent): void {
     this.current = event.requestId;
@@ -91,6 +107,7 @@ export class RuntimeApi {
 
   close(): void {
     this.waiting?.destroy();
+    this.assignment.waiting?.destroy();
     this.server.closeAllConnections();
     this.server.close();
   }
@@ -120,6 +137,15 @@ export class RuntimeApi {
       else {
         this.waiting?.destroy();
         this.waiting = res;
+      }
+      return;
+    }
+    if (req.method === "GET" && path === ASSIGNMENT) {
+      const env = this.assignment.env;
+      if (env !== undefined) reply(res, 200, { env });
+      else {
+        this.assignment.waiting?.destroy();
+        this.assignment.waiting = res;
       }
       return;
     }

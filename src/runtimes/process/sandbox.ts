@@ -98,6 +98,8 @@ export interface SandboxedCommand {
   cleanup: () => Promise<void>;
   /** True when the kernel's OOM killer ended a process of this instance. */
   oomKilled: () => Promise<boolean>;
+  /** Changes the memory and CPU limits (a prepared sandbox taking on a function). */
+  setLimits: (memoryMiB: number, cpuCores: number) => Promise<void>;
 }
 
 /**
@@ -121,6 +123,7 @@ export async function sandboxCommand(
     env: { LF_CGROUP_PROCS: cgroups.procs.join(" "), PATH: "/usr/bin:/bin" },
     cleanup: cgroups.cleanup,
     oomKilled: cgroups.oomKilled,
+    setLimits: cgroups.setLimits,
   };
 }
 
@@ -201,26 +204,35 @@ function bwrapArgs(spec: SandboxSpec, bwrap: string): string[] {
   return args;
 }
 
-async function makeCgroups(
-  spec: SandboxSpec,
-  tools: SandboxTools,
-): Promise<{ procs: string[]; cleanup: () => Promise<void>; oomKilled: () => Promise<boolean> }> {
-  const none = {
+interface Cgroups {
+  procs: string[];
+  cleanup: () => Promise<void>;
+  oomKilled: () => Promise<boolean>;
+  setLimits: (memoryMiB: number, cpuCores: number) => Promise<void>;
+}
+
+async function makeCgroups(spec: SandboxSpec, tools: SandboxTools): Promise<Cgroups> {
+  const none: Cgroups = {
     procs: [],
     cleanup: () => Promise.resolve(),
     oomKilled: () => Promise.resolve(false),
+    setLimits: () => Promise.resolve(),
   };
   const cgroup = tools.cgroup;
   if (cgroup === undefined) return none;
-  const memoryBytes = String(spec.memoryMiB * 1024 * 1024);
+  const bytes = (mib: number) => String(mib * 1024 * 1024);
   try {
     if (cgroup.version === 2) {
       const dir = join(cgroup.root, CGROUP_NAME, spec.id);
       await mkdir(dir, { recursive: true });
-      await writeFile(join(dir, "memory.max"), memoryBytes);
+      const setLimits = async (memoryMiB: number, cpuCores: number) => {
+        await writeFile(join(dir, "memory.max"), bytes(memoryMiB));
+        if (cgroup.cpu)
+          await writeFile(join(dir, "cpu.max"), `${cpuQuota(cpuCores)} ${CPU_PERIOD_US}`);
+      };
+      await setLimits(spec.memoryMiB, spec.cpuCores);
       await writeFile(join(dir, "memory.swap.max"), "0").catch(() => undefined);
       await writeFile(join(dir, "pids.max"), String(spec.maxProcesses)).catch(() => undefined);
-      if (cgroup.cpu) await writeFile(join(dir, "cpu.max"), `${cpuQuota(spec)} ${CPU_PERIOD_US}`);
       return {
         procs: [join(dir, "cgroup.procs")],
         cleanup: async () => {
@@ -231,15 +243,11 @@ async function makeCgroups(
         },
         oomKilled: async () =>
           /oom_kill [1-9]/.test(await readFile(join(dir, "memory.events"), "utf8").catch(() => "")),
+        setLimits,
       };
     }
     const memory = join(cgroup.memory, CGROUP_NAME, spec.id);
     await mkdir(memory, { recursive: true });
-    await writeFile(join(memory, "memory.limit_in_bytes"), memoryBytes);
-    // without swap accounting memsw does not exist; the memory limit still holds
-    await writeFile(join(memory, "memory.memsw.limit_in_bytes"), memoryBytes).catch(
-      () => undefined,
-    );
     const dirs = [memory];
     if (cgroup.pids !== undefined) {
       const pids = join(cgroup.pids, CGROUP_NAME, spec.id);
@@ -247,13 +255,28 @@ async function makeCgroups(
       await writeFile(join(pids, "pids.max"), String(spec.maxProcesses));
       dirs.push(pids);
     }
-    if (cgroup.cpu !== undefined) {
-      const cpu = join(cgroup.cpu, CGROUP_NAME, spec.id);
+    const cpu = cgroup.cpu === undefined ? undefined : join(cgroup.cpu, CGROUP_NAME, spec.id);
+    if (cpu !== undefined) {
       await mkdir(cpu, { recursive: true });
       await writeFile(join(cpu, "cpu.cfs_period_us"), String(CPU_PERIOD_US));
-      await writeFile(join(cpu, "cpu.cfs_quota_us"), String(cpuQuota(spec)));
       dirs.push(cpu);
     }
+    let current = Infinity;
+    const setLimits = async (memoryMiB: number, cpuCores: number) => {
+      // memory+swap may never be under memory alone: raise it first, lower it last
+      const limit = () => writeFile(join(memory, "memory.limit_in_bytes"), bytes(memoryMiB));
+      // without swap accounting memsw does not exist; the memory limit still holds
+      const memsw = () =>
+        writeFile(join(memory, "memory.memsw.limit_in_bytes"), bytes(memoryMiB)).catch(
+          () => undefined,
+        );
+      if (memoryMiB > current) await memsw().then(limit);
+      else await limit().then(memsw);
+      current = memoryMiB;
+      if (cpu !== undefined)
+        await writeFile(join(cpu, "cpu.cfs_quota_us"), String(cpuQuota(cpuCores)));
+    };
+    await setLimits(spec.memoryMiB, spec.cpuCores);
     const procs = dirs.map((d) => join(d, "cgroup.procs"));
     return {
       procs,
@@ -265,6 +288,7 @@ async function makeCgroups(
         /oom_kill [1-9]/.test(
           await readFile(join(memory, "memory.oom_control"), "utf8").catch(() => ""),
         ) || Number(await readFile(join(memory, "memory.failcnt"), "utf8").catch(() => "0")) > 0,
+      setLimits,
     };
   } catch {
     return none;
@@ -275,8 +299,8 @@ async function makeCgroups(
 const CPU_PERIOD_US = 100_000;
 
 /** The CPU a function may use per period, in µs (the kernel takes 1 ms at least). */
-function cpuQuota(spec: SandboxSpec): number {
-  return Math.max(1000, Math.round(spec.cpuCores * CPU_PERIOD_US));
+function cpuQuota(cpuCores: number): number {
+  return Math.max(1000, Math.round(cpuCores * CPU_PERIOD_US));
 }
 
 async function killAll(procs: string[]) {
@@ -368,7 +392,7 @@ function sweepStale(hierarchy: string) {
   for (const entry of readdirSync(parent, { withFileTypes: true })) {
     if (!entry.isDirectory()) continue;
     const owner = /^p(\d+)$/.exec(entry.name);
-    if (owner !== null && alive(Number(owner[1]))) continue;
+    if (owner !== null && isAlive(Number(owner[1]))) continue;
     const dir = join(parent, entry.name);
     for (const child of readdirSync(dir, { withFileTypes: true }))
       if (child.isDirectory()) tryRmdir(join(dir, child.name));
@@ -387,7 +411,7 @@ export function removeOwnCgroups(tools: SandboxTools) {
   for (const root of roots) tryRmdir(join(root, CGROUP_NAME));
 }
 
-function alive(pid: number): boolean {
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

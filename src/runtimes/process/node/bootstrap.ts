@@ -28,8 +28,17 @@ function call(
   body?: string,
   headers: Record<string, string> = {},
 ): Promise<{ headers: IncomingHttpHeaders; body: Buffer }> {
+  return send(method, PREFIX + path, body, headers);
+}
+
+function send(
+  method: string,
+  path: string,
+  body?: string,
+  headers: Record<string, string> = {},
+): Promise<{ headers: IncomingHttpHeaders; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    const req = request({ ...target, method, path: PREFIX + path, agent, headers }, (res) => {
+    const req = request({ ...target, method, path, agent, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (chunk: Buffer) => chunks.push(chunk));
       res.on("end", () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
@@ -91,6 +100,17 @@ function invoke(handler: Handler, event: unknown, context: unknown): Promise<unk
   });
 }
 
+/**
+ * A prepared process: started before any function needed it, it waits for the environment of
+ * the function it becomes; its code is in /var/task by then.
+ */
+async function awaitAssignment(): Promise<void> {
+  const { body } = await send("GET", "/litefaas/v1/assignment");
+  const { env } = JSON.parse(body.toString("utf8")) as { env: Record<string, string> };
+  Object.assign(process.env, env);
+}
+
+if (process.argv.includes("--prepared")) await awaitAssignment();
 const handler = await loadHandler();
 for (;;) {
   const next = await call("GET", "/invocation/next");

@@ -73,8 +73,19 @@ def load_handler(conn):
         sys.exit(1)
 
 
+def await_assignment(conn):
+    """A prepared process: started, and its imports done, before any function needed it. It
+    waits for the environment of the function it becomes; its code is in /var/task by then."""
+    import litefaas  # noqa: F401 (imported now, while nobody waits)
+
+    _status, _headers, body = conn.request("GET", "/litefaas/v1/assignment")
+    os.environ.update(json.loads(body)["env"])
+
+
 def main():
     conn = Connection()
+    if sys.argv[1:] == ["--prepared"]:
+        await_assignment(conn)
     handler = load_handler(conn)
     from litefaas import _bind_invocation
 

@@ -40,6 +40,8 @@ export interface Platform {
 export interface StartOptions {
   dataDir?: string;
   args?: string[];
+  /** Variables to set (or, as undefined, to leave out) in the platform's environment. */
+  env?: Record<string, string | undefined>;
 }
 
 export async function startPlatform(options: StartOptions = {}): Promise<Platform> {
@@ -51,7 +53,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Platfor
     {
       cwd: ROOT,
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, LITEFAAS_TOKEN: "", LITEFAAS_URL: "" },
+      env: { ...process.env, LITEFAAS_TOKEN: "", LITEFAAS_URL: "", ...options.env },
     },
   );
   // a test that fails before its cleanup must not leave a platform running

@@ -117,6 +117,13 @@ describe("process sandbox", () => {
     assert.match(bomb.error ?? "", /BlockingIOError|Resource temporarily unavailable/);
   });
 
+  it("holds a function to its open files limit", async () => {
+    const files = await probe<{ opened: number; error: string | null }>("/open-files");
+    assert.ok(files.opened < 1024, `opened ${files.opened}`);
+    assert.match(files.error ?? "", /Too many open files/);
+    assert.equal((await platform.fetch("/fn/sandbox/probe/")).status, 200);
+  });
+
   it("holds a function to its CPU share (limits.cpu: 0.2)", async () => {
     const burn = await json<{ wall: number; cpu: number }>(
       await platform.fetch("/fn/sandbox/capped/burn"),

@@ -1,6 +1,8 @@
 // The registry: functions and their immutable versions, stored in a kv bucket (SQLite embedded,
 // JetStream KV distributed) and mirrored in memory so the request path never touches storage.
-import type { KvBucket, KvPort } from "../ports/kv.js";
+// A watch keeps the mirror current with what other processes sharing the bucket change: a
+// deploy, rollback or removal made through one is live in every other as soon as it is told.
+import type { KvBucket, KvChange, KvPort } from "../ports/kv.js";
 import { LitefaasError } from "../shared/errors.js";
 import type { FunctionConfig } from "../shared/manifest/types.js";
 import type { AuthConfig, RateLimitPolicy, RouteConfig } from "../shared/routes.js";
@@ -49,19 +51,51 @@ const projectKey = (project: string) => `proj/${project}`;
 const versionKey = (project: string, name: string, version: number) =>
   `ver/${project}/${name}/${String(version).padStart(8, "0")}`;
 
+export interface RegistryOptions {
+  /** The kv bucket (default litefaas_registry). */
+  bucket?: string;
+  /** Told when a change another process made could not be applied here. */
+  onError?: (error: unknown) => void;
+}
+
 export class Registry {
   /** project/name → the live version, for the request path. */
   private live = new Map<string, VersionRecord>();
   private records = new Map<string, FunctionRecord>();
   private projects = new Map<string, ProjectRecord>();
   private listeners = new Set<(event: RegistryEvent) => void>();
+  private stopFollowing: () => void = () => undefined;
+  /** Changes are applied one at a time, in the bucket's order. */
+  private applying: Promise<void> = Promise.resolve();
 
-  private constructor(private readonly bucket: KvBucket) {}
+  private constructor(
+    private readonly bucket: KvBucket,
+    private readonly onError: (error: unknown) => void,
+  ) {}
 
-  static async open(kv: KvPort): Promise<Registry> {
-    const registry = new Registry(await kv.bucket("litefaas_registry"));
+  static async open(kv: KvPort, options: RegistryOptions = {}): Promise<Registry> {
+    const registry = new Registry(
+      await kv.bucket(options.bucket ?? "litefaas_registry"),
+      options.onError ?? (() => undefined),
+    );
+    // watching first: a change made while the rest loads is applied after it, not lost
+    registry.stopFollowing = registry.bucket.watch({}, (change) => {
+      registry.applying = registry.applying
+        .then(() => registry.apply(change))
+        .catch(registry.onError);
+    });
     await registry.loadAll();
     return registry;
+  }
+
+  /** Stops following other processes' changes. */
+  close(): void {
+    this.stopFollowing();
+  }
+
+  /** Settles once every change told so far is applied (for tests and orderly shutdowns). */
+  settled(): Promise<void> {
+    return this.applying;
   }
 
   /** The live version of a function, from memory. */
@@ -145,10 +179,13 @@ export class Registry {
     };
     if (routes.length === 0 && auth === undefined && rateLimits === undefined) {
       await this.bucket.delete(projectKey(project));
-      this.projects.delete(project);
+      // the watch may have told it already
+      if (!this.projects.delete(project)) return;
     } else {
       await this.bucket.put(projectKey(project), enc.encode(JSON.stringify(record)));
+      const told = this.projects.get(project);
       this.projects.set(project, record);
+      if (told !== undefined && sameSettings(told, record)) return;
     }
     this.emit({ kind: "routes", project, name: "" });
   }
@@ -230,10 +267,57 @@ export class Registry {
       updatedAt: now,
     };
     await this.bucket.put(fnKey(project, name), enc.encode(JSON.stringify(record)));
-    this.records.set(`${project}/${name}`, record);
-    this.live.set(`${project}/${name}`, entry);
-    this.emit({ kind: "live", project, name });
+    this.makeLive(record, entry);
     return record;
+  }
+
+  /** Mirrors a function's live version; told to listeners when it is a change. */
+  private makeLive(record: FunctionRecord, entry: VersionRecord): void {
+    const id = `${record.project}/${record.name}`;
+    const before = this.live.get(id)?.version;
+    this.records.set(id, record);
+    this.live.set(id, entry);
+    if (before !== entry.version)
+      this.emit({ kind: "live", project: record.project, name: record.name });
+  }
+
+  /** A change to the bucket, from another process or (already mirrored) from this one. */
+  private async apply(change: KvChange): Promise<void> {
+    const key = change.op === "put" ? change.entry.key : change.key;
+    if (key.startsWith("fn/")) {
+      const id = key.slice("fn/".length);
+      if (change.op === "delete") {
+        const gone = this.records.get(id);
+        if (gone === undefined) return;
+        this.records.delete(id);
+        this.live.delete(id);
+        this.emit({ kind: "removed", project: gone.project, name: gone.name });
+        return;
+      }
+      const record = JSON.parse(dec.decode(change.entry.value)) as FunctionRecord;
+      if (this.live.get(id)?.version === record.live) {
+        this.records.set(id, record);
+        return;
+      }
+      const entry = await this.version(record.project, record.name, record.live);
+      // gone meanwhile: a later change (its removal) says what became of it
+      if (entry !== undefined) this.makeLive(record, entry);
+      return;
+    }
+    if (key.startsWith("proj/")) {
+      const project = key.slice("proj/".length);
+      const current = this.projects.get(project);
+      if (change.op === "delete") {
+        if (current === undefined) return;
+        this.projects.delete(project);
+      } else {
+        const record = JSON.parse(dec.decode(change.entry.value)) as ProjectRecord;
+        if (current !== undefined && sameSettings(current, record)) return;
+        this.projects.set(project, record);
+      }
+      this.emit({ kind: "routes", project, name: "" });
+    }
+    // ver/ keys: versions are read when asked for
   }
 
   async rollback(project: string, name: string, to?: number): Promise<VersionRecord> {
@@ -256,9 +340,9 @@ export class Registry {
     const versions = await this.versions(project, name);
     await this.bucket.delete(fnKey(project, name));
     for (const v of versions) await this.bucket.delete(versionKey(project, name, v.version));
-    this.records.delete(`${project}/${name}`);
+    // the watch may have told it already
+    if (this.records.delete(`${project}/${name}`)) this.emit({ kind: "removed", project, name });
     this.live.delete(`${project}/${name}`);
-    this.emit({ kind: "removed", project, name });
     // its routes go with it: nothing would answer them, and they would hold their paths
     const routes = this.projects.get(project)?.routes ?? [];
     await this.setRoutes(
@@ -330,6 +414,14 @@ export class Registry {
   private emit(event: RegistryEvent) {
     for (const listener of this.listeners) listener(event);
   }
+}
+
+/** Whether two records of a project hold the same routes, authentication and rate limits. */
+function sameSettings(a: ProjectRecord, b: ProjectRecord): boolean {
+  return (
+    JSON.stringify([a.routes, a.auth, a.rateLimits]) ===
+    JSON.stringify([b.routes, b.auth, b.rateLimits])
+  );
 }
 
 export function notFound(project: string, name: string): LitefaasError {

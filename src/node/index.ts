@@ -71,7 +71,12 @@ export async function startNode(
   };
   const blobs = openFileBlobs(join(config.dataDir, "blobs"));
   const logs = await LogStore.open(join(config.dataDir, "logs"));
-  const registry = await Registry.open(kv);
+  const registry = await Registry.open(kv, {
+    onError: (error) =>
+      say(
+        `registry: a change could not be applied: ${error instanceof Error ? error.message : String(error)}`,
+      ),
+  });
   const apiKeys = await ApiKeys.open(kv);
   const clientAddress = trustedProxies(config.trustedProxies);
   const limiter = sharedRateLimiter(bus);
@@ -241,6 +246,7 @@ export async function startNode(
         await runtimes.close();
         await logs.close();
         apiKeys.close();
+        registry.close();
         limiter.close();
         await kv.close();
         await queue.close();

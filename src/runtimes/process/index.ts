@@ -212,6 +212,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
     try {
       await proc.setLimits(fn.config.memoryMiB, fn.config.cpu ?? 1);
       await placeCode(dir, proc.slot);
+      if (proc.exited) throw new Error("the prepared process is gone");
     } catch {
       void proc.stop();
       return undefined; // started afresh instead

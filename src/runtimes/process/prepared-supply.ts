@@ -6,7 +6,7 @@
 // the sandbox's start-up (bwrap, the interpreter, ~60 ms for Python) off the request path.
 import { copyFile, link, lstat, mkdir, readdir, readlink, symlink } from "node:fs/promises";
 import { join } from "node:path";
-import type { SandboxedProcess } from "./sandboxed-process.js";
+import { IGNORE, type SandboxedProcess } from "./sandboxed-process.js";
 
 export type PreparedKind = "python" | "node-process";
 
@@ -41,10 +41,7 @@ export class PreparedSupply {
         if (this.closed) return proc.stop();
         // one that dies while it waits is dropped; the next cold start starts afresh
         proc.attach({
-          onReady: () => undefined,
-          onInitError: () => undefined,
-          onOutcome: () => undefined,
-          onLine: () => undefined,
+          ...IGNORE,
           onExit: () => {
             if (this.waiting.get(kind) === proc) this.waiting.delete(kind);
             void proc.stop();

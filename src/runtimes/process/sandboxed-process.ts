@@ -56,7 +56,8 @@ const MAX_PROCESSES = 64;
 const MAX_OPEN_FILES = 1024;
 const STDERR_TAIL = 20;
 
-const IGNORE: ProcessHandlers = {
+/** Handlers that drop everything: before an instance takes the process, and after it stops. */
+export const IGNORE: ProcessHandlers = {
   onReady: () => undefined,
   onInitError: () => undefined,
   onOutcome: () => undefined,
@@ -68,8 +69,6 @@ export class SandboxedProcess {
   readonly id = randomUUID();
   readonly api: RuntimeApi;
   exited = false;
-  /** Whether it has asked for its first event. */
-  ready = false;
   private child: ChildProcess | undefined;
   private handlers: ProcessHandlers = IGNORE;
   private readonly stderrTail: string[] = [];
@@ -87,10 +86,7 @@ export class SandboxedProcess {
   ) {
     this.api = new RuntimeApi(
       {
-        onReady: () => {
-          this.ready = true;
-          this.handlers.onReady();
-        },
+        onReady: () => this.handlers.onReady(),
         onInitError: (type, message) => this.handlers.onInitError(type, message),
         onOutcome: (requestId, outcome) => this.handlers.onOutcome(requestId, outcome),
       },

@@ -12,7 +12,7 @@ import { natsKv } from "../src/backends/nats-kv/index.js";
 import { openSqliteKv } from "../src/backends/sqlite-kv/index.js";
 import type { KvPort } from "../src/ports/kv.js";
 import { startLitefaas } from "./servers.js";
-import { percentile } from "./util.js";
+import { percentile, removeCluster } from "./util.js";
 
 const FUNCTION = `
 export default {
@@ -90,7 +90,11 @@ export async function bindingFigures(
     `project: ${name}\nfunctions:\n  kv:\n    main: kv.js\n`,
   );
   await writeFile(join(project, "kv.js"), FUNCTION);
-  const platform = await startLitefaas(backend === "nats" ? ["--nats", natsUrl] : []);
+  // on NATS, a cluster of the run's own: fresh buckets, removed afterwards
+  const cluster = `bench-${name}`;
+  const platform = await startLitefaas(
+    backend === "nats" ? ["--nats", natsUrl, "--cluster", cluster] : [],
+  );
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const base = `${platform.base}/fn/${name}/kv`;
   try {
@@ -141,6 +145,7 @@ export async function bindingFigures(
   } finally {
     agent.destroy();
     await platform.stop();
+    if (backend === "nats") await removeCluster(natsUrl, cluster);
     await rm(project, { recursive: true, force: true });
   }
 }

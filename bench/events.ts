@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { jetstream, jetstreamManager, AckPolicy, RetentionPolicy } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { startLitefaas } from "./servers.js";
-import { sleep } from "./util.js";
+import { removeCluster, sleep } from "./util.js";
 
 const CONSUMER = `
 let handled = 0;
@@ -80,6 +80,8 @@ export async function eventFigures(
 ): Promise<EventFigures> {
   const project = await mkdtemp(join(tmpdir(), "litefaas-bench-events-"));
   const name = `ev${Date.now().toString(36)}`;
+  // a cluster of the run's own on the machine's NATS: fresh streams, removed afterwards
+  const cluster = `bench-${name}`;
   await writeFile(
     join(project, "litefaas.yaml"),
     `project: ${name}\nfunctions:\n  sink:\n    main: sink.js\n    subjects: ["bench.*"]\n    concurrency: 64\n  source:\n    main: source.js\n    limits: { timeout: 5m }\n`,
@@ -90,7 +92,7 @@ export async function eventFigures(
   const platform = await startLitefaas([
     "--per-instance",
     "128",
-    ...(backend === "nats" ? ["--nats", natsUrl] : []),
+    ...(backend === "nats" ? ["--nats", natsUrl, "--cluster", cluster] : []),
   ]);
   const fn = (f: string, path: string) => `${platform.base}/fn/${name}/${f}${path}`;
   const stats = async () => (await (await fetch(fn("sink", "/stats"))).json()) as Stats;
@@ -126,7 +128,7 @@ export async function eventFigures(
       for (let i = 0; i < total; i += 100) {
         const batch = [];
         for (let j = 0; j < 100; j++)
-          batch.push(js.publish(`litefaas.events.${name}.bench.e`, payload));
+          batch.push(js.publish(`${cluster}.events.${name}.bench.e`, payload));
         await Promise.all(batch);
       }
       const external = await waitFor(total);
@@ -157,13 +159,8 @@ export async function eventFigures(
       latencyP99Ms: paced.p99 ?? NaN,
     };
   } finally {
-    // the machine's NATS keeps consumers until their functions are removed
-    for (const f of ["sink", "source"])
-      await fetch(`${platform.base}/admin/v1/functions/${name}/${f}?purge=1`, {
-        method: "DELETE",
-        headers: { authorization: `Bearer ${platform.token}` },
-      }).catch(() => undefined);
     await platform.stop();
+    if (backend === "nats") await removeCluster(natsUrl, cluster);
     await rm(project, { recursive: true, force: true });
   }
 }

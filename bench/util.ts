@@ -2,6 +2,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -66,4 +68,24 @@ export function stopChild(child: ChildProcess): Promise<void> {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Deletes the streams of a cluster: its queue, dead letters, buckets and blobs. */
+export async function removeCluster(natsUrl: string, cluster: string): Promise<void> {
+  const nc = await connect({ servers: natsUrl });
+  try {
+    const jsm = await jetstreamManager(nc);
+    const queue = `${cluster.toUpperCase()}_QUEUE`;
+    for await (const stream of jsm.streams.names()) {
+      if (
+        stream === queue ||
+        stream === `${queue}_DLQ` ||
+        stream.startsWith(`KV_${cluster}_`) ||
+        stream.startsWith(`OBJ_${cluster}_`)
+      )
+        await jsm.streams.delete(stream);
+    }
+  } finally {
+    await nc.close();
+  }
 }

@@ -1,9 +1,9 @@
 // The host halves of what a function sees, assembled per function: outbound fetch under its
 // egress policy, crypto.subtle, and its own KV bucket, SQL database and event namespace.
-import { createHash } from "node:crypto";
 import type { LogSink } from "../observe/logs.js";
 import type { KvPort } from "../ports/kv.js";
 import type { SqlPort } from "../ports/sql.js";
+import type { ClusterNames } from "../shared/cluster-names.js";
 import type { EgressCheck, InstanceServices } from "../runtimes/isolate/isolate-instance.js";
 import type { FunctionVersion } from "../runtimes/types.js";
 import type { BindingHost } from "./binding-error.js";
@@ -20,6 +20,8 @@ export interface PlatformServices {
   platformAddresses: Array<{ host: string; port: number }>;
   kv: KvPort;
   sql: SqlPort;
+  /** Where the function's bucket and database are, by name. */
+  names: ClusterNames;
   /** Accept an event on a subject of a project (durably: it is on the queue when this resolves). */
   publish(
     project: string,
@@ -27,18 +29,6 @@ export interface PlatformServices {
     data: Uint8Array,
     headers: Record<string, string>,
   ): Promise<void>;
-}
-
-/** The kv bucket of a function: names are [a-z0-9-], so "_" cannot be forged by either part. */
-export function kvBucketOf(project: string, name: string): string {
-  return `fn_${project}_${name}`;
-}
-
-/** The SQL database owner of a function: readable, and unique thanks to the hash suffix. */
-export function sqlOwnerOf(project: string, name: string): string {
-  const readable = `${project}_${name}`.replace(/-/g, "_").slice(0, 50);
-  const hash = createHash("sha256").update(`${project}/${name}`).digest("hex").slice(0, 12);
-  return `${readable}_${hash}`;
 }
 
 interface FunctionHosts {
@@ -82,9 +72,9 @@ export function createFunctionServices(platform: PlatformServices): FunctionServ
             })
           : undefined,
       bindings: {
-        kv: createKvHost(() => platform.kv.bucket(kvBucketOf(fn.project, fn.name))),
+        kv: createKvHost(() => platform.kv.bucket(platform.names.kvBucketOf(fn.project, fn.name))),
         sql: createSqlHost(
-          () => platform.sql.database(sqlOwnerOf(fn.project, fn.name)),
+          () => platform.sql.database(platform.names.sqlOwnerOf(fn.project, fn.name)),
           fn.config.timeoutMs,
         ),
         events: createEventsHost((subject, data, headers) =>

@@ -21,6 +21,8 @@ usage: litefaas <command> [options]
 
   up [--port 8080] [--host 127.0.0.1] [--data ./.litefaas] [--deploy <dir>]... [--examples]
      [--nats nats://127.0.0.1:4222] [--postgres postgres://user@host/db]
+     [--cluster litefaas]          the platform's name on NATS and PostgreSQL: processes with
+                                   the same name share functions, routes, keys and events
      [--trusted-proxies 10.0.0.0/8,::1]   believe X-Forwarded-For from these peers only
      [--header-timeout 10s] [--body-timeout 60s] [--request-timeout 0] [--max-header-size 16384]
                                    the gateway's limits on clients (0: the function's timeout)
@@ -78,6 +80,7 @@ const options = {
   to: { type: "string" },
   subject: { type: "string" },
   nats: { type: "string" },
+  cluster: { type: "string" },
   purge: { type: "boolean", default: false },
   ttl: { type: "string" },
   prefix: { type: "string" },

@@ -9,7 +9,8 @@ import { LitefaasError } from "../shared/errors.js";
 import { NAME_PATTERN } from "../shared/manifest/schema.js";
 import { utf8OrUndefined } from "../triggers/event-data.js";
 import type { Triggers } from "../triggers/index.js";
-import { HEADER, relativeSubject } from "../triggers/names.js";
+import type { ClusterNames } from "../shared/cluster-names.js";
+import { HEADER } from "../triggers/names.js";
 import { readBytes, readJson, type Route } from "./admin-http.js";
 import { notFound, type Registry } from "./registry.js";
 
@@ -25,6 +26,8 @@ export interface TriggerDeps {
     data: Uint8Array,
     headers: Record<string, string>,
   ): Promise<void>;
+  /** The cluster's subjects (dead letters are shown with their project-relative subject). */
+  names: ClusterNames;
 }
 
 /** What env.events accepts from a function; an operator gets no more. */
@@ -95,7 +98,7 @@ export function triggerRoutes(deps: TriggerDeps): Route[] {
           deps.triggers.deadLetters.count(project, name),
         ]);
         return {
-          items: page.items.map((d) => view(project, d)),
+          items: page.items.map((d) => view(project, d, deps.names)),
           ...(page.cursor === undefined ? {} : { cursor: page.cursor }),
           count,
         };
@@ -130,7 +133,7 @@ export function triggerRoutes(deps: TriggerDeps): Route[] {
             fix: `list them with \`litefaas dlq ls ${project}/${name}\`; a redriven or purged one is gone`,
           });
         }
-        return view(project, letter);
+        return view(project, letter, deps.names);
       },
     ],
     [
@@ -249,12 +252,12 @@ async function idsOf(req: IncomingMessage): Promise<string[] | undefined> {
   return body.ids as string[];
 }
 
-function view(project: string, letter: DeadLetter): DeadLetterView {
+function view(project: string, letter: DeadLetter, names: ClusterNames): DeadLetterView {
   const text = utf8OrUndefined(letter.data);
   const kind = letter.headers[HEADER.kind];
   return {
     id: letter.id,
-    subject: relativeSubject(project, letter.subject),
+    subject: names.relativeSubject(project, letter.subject),
     kind: kind === "http" || kind === "scheduled" ? kind : "message",
     attempts: letter.attempts,
     reason: letter.reason,

@@ -44,8 +44,9 @@ export class ApiKeys {
 
   private constructor(private readonly bucket: KvBucket) {}
 
-  static async open(kv: KvPort): Promise<ApiKeys> {
-    const keys = new ApiKeys(await kv.bucket("litefaas_keys"));
+  /** Keys live in `bucket` of `kv`: processes sharing it share the keys. */
+  static async open(kv: KvPort, bucket = "litefaas_keys"): Promise<ApiKeys> {
+    const keys = new ApiKeys(await kv.bucket(bucket));
     keys.stopWatching = keys.bucket.watch({ prefix: "key/" }, (change) => {
       if (change.op === "delete") keys.byId.delete(change.key.slice("key/".length));
       else {

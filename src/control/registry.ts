@@ -2,7 +2,7 @@
 // JetStream KV distributed) and mirrored in memory so the request path never touches storage.
 // A watch keeps the mirror current with what other processes sharing the bucket change: a
 // deploy, rollback or removal made through one is live in every other as soon as it is told.
-import type { KvBucket, KvChange, KvPort } from "../ports/kv.js";
+import { KvConflictError, type KvBucket, type KvChange, type KvPort } from "../ports/kv.js";
 import { LitefaasError } from "../shared/errors.js";
 import type { FunctionConfig } from "../shared/manifest/types.js";
 import type { AuthConfig, RateLimitPolicy, RouteConfig } from "../shared/routes.js";
@@ -44,6 +44,8 @@ export interface RegistryEvent {
   name: string;
 }
 
+/** Versions another process may take first while this one deploys the same function. */
+const MAX_VERSION_ATTEMPTS = 20;
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 const fnKey = (project: string, name: string) => `fn/${project}/${name}`;
@@ -235,22 +237,28 @@ export class Registry {
     config: FunctionConfig,
     hash: string,
   ): Promise<VersionRecord> {
-    const record = this.get(project, name);
-    const version = (record?.latest ?? 0) + 1;
-    const entry: VersionRecord = {
-      project,
-      name,
-      version,
-      config,
-      artifact: artifact.key,
-      size: artifact.size,
-      hash,
-      createdAt: new Date().toISOString(),
-    };
-    await this.bucket.put(versionKey(project, name, version), enc.encode(JSON.stringify(entry)), {
-      ifRevision: 0,
-    });
-    return entry;
+    // another process sharing the bucket may be deploying this function too: a number it took
+    // first (the create fails) is skipped, so each deploy gets a version of its own
+    let version = (this.get(project, name)?.latest ?? 0) + 1;
+    for (let attempt = 1; ; attempt++, version++) {
+      const entry: VersionRecord = {
+        project,
+        name,
+        version,
+        config,
+        artifact: artifact.key,
+        size: artifact.size,
+        hash,
+        createdAt: new Date().toISOString(),
+      };
+      try {
+        const key = versionKey(project, name, version);
+        await this.bucket.put(key, enc.encode(JSON.stringify(entry)), { ifRevision: 0 });
+        return entry;
+      } catch (error) {
+        if (!(error instanceof KvConflictError) || attempt >= MAX_VERSION_ATTEMPTS) throw error;
+      }
+    }
   }
 
   /** Make `version` serve traffic (deploy and rollback). */

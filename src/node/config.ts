@@ -1,6 +1,7 @@
 // Node configuration: a pure, validated function of its inputs (flags and environment).
 import { resolve } from "node:path";
 import { parseDuration } from "../shared/duration.js";
+import { CLUSTER_NAME, DEFAULT_CLUSTER } from "../shared/cluster-names.js";
 import { LitefaasError } from "../shared/errors.js";
 
 export interface NodeConfig {
@@ -20,6 +21,13 @@ export interface NodeConfig {
   nats: string | undefined;
   /** PostgreSQL for the functions' SQL databases; SQLite files when absent. */
   postgres: string | undefined;
+  /**
+   * The platform's name on NATS and PostgreSQL: processes with the same name and servers are one
+   * platform (shared/cluster-names.ts).
+   */
+  cluster: string;
+  /** The admin token given by the operator (the same for every process of a cluster). */
+  adminToken: string | undefined;
   /** Proxies whose X-Forwarded-For is believed (addresses and CIDR ranges). */
   trustedProxies: string[];
   /** The gateway's own limits on clients, apart from any function's. */
@@ -53,6 +61,7 @@ export interface ConfigInput {
   drainMs?: string | undefined;
   nats?: string | undefined;
   postgres?: string | undefined;
+  cluster?: string | undefined;
   trustedProxies?: string | undefined;
   headerTimeout?: string | undefined;
   bodyTimeout?: string | undefined;
@@ -92,10 +101,34 @@ export function buildConfig(
       ["postgres:", "postgresql:"],
       "postgres://postgres@127.0.0.1:5432/test",
     ),
+    cluster: clusterName(input.cluster ?? env["LITEFAAS_CLUSTER"] ?? DEFAULT_CLUSTER),
+    adminToken: adminToken(env["LITEFAAS_ADMIN_TOKEN"]),
     http: httpLimits(input, env),
     accessLog: accessLogTarget(input.accessLog ?? env["LITEFAAS_ACCESS_LOG"], dataDir),
     requireSandbox: input.requireSandbox ?? env["LITEFAAS_REQUIRE_SANDBOX"] === "1",
   };
+}
+
+function clusterName(text: string): string {
+  if (!CLUSTER_NAME.test(text)) {
+    throw new LitefaasError("INVALID_REQUEST", `--cluster "${text}" is not a cluster name`, {
+      fix: 'use 1-32 of a-z, 0-9 and "-", starting and ending with a letter or digit, e.g. --cluster prod-eu',
+    });
+  }
+  return text;
+}
+
+/** Long enough not to be guessed; it is compared in constant time like the generated ones. */
+function adminToken(text: string | undefined): string | undefined {
+  if (text === undefined || text === "") return undefined;
+  if (text.length < 16 || /\s/.test(text)) {
+    throw new LitefaasError(
+      "INVALID_REQUEST",
+      `LITEFAAS_ADMIN_TOKEN must be at least 16 characters without spaces, got ${text.length} characters`,
+      { fix: "generate one, e.g. LITEFAAS_ADMIN_TOKEN=$(openssl rand -base64 32)" },
+    );
+  }
+  return text;
 }
 
 function httpLimits(input: ConfigInput, env: Record<string, string | undefined>): HttpLimits {

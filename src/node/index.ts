@@ -10,11 +10,11 @@ import { openSqliteQueue } from "../backends/sqlite-queue/index.js";
 import { connectNats } from "../backends/nats/connection.js";
 import { natsBus } from "../backends/nats-bus/index.js";
 import { natsKv } from "../backends/nats-kv/index.js";
+import { natsBlobs } from "../backends/nats-blobs/index.js";
 import { openPostgresSql } from "../backends/postgres-sql/index.js";
 import { openSqliteKv } from "../backends/sqlite-kv/index.js";
 import { openSqliteSql } from "../backends/sqlite-sql/index.js";
-import { createFunctionServices, kvBucketOf, sqlOwnerOf } from "../bindings/index.js";
-import { projectSubject } from "../bindings/events/host.js";
+import { createFunctionServices } from "../bindings/index.js";
 import { createKvHost } from "../bindings/kv/host.js";
 import { createSqlHost } from "../bindings/sql/host.js";
 import { createAdminApi } from "../control/admin-api.js";
@@ -35,6 +35,7 @@ import { LogStore } from "../observe/logs.js";
 import { createIsolateRuntime } from "../runtimes/isolate/index.js";
 import { Scheduler } from "../scheduler/index.js";
 import { openTriggers } from "../triggers/index.js";
+import { ClusterNames } from "../shared/cluster-names.js";
 import { LitefaasError } from "../shared/errors.js";
 import type { NodeConfig } from "./config.js";
 
@@ -54,12 +55,22 @@ export async function startNode(
   say: (line: string) => void = () => undefined,
 ): Promise<RunningNode> {
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-  const { token, file: tokenFile, created } = await adminToken(config.dataDir);
+  const { token, file: tokenFile, created } = await adminToken(config.dataDir, config.adminToken);
+  const names = new ClusterNames(config.cluster);
 
-  const kv = openSqliteKv(join(config.dataDir, "registry.sqlite"));
-  const { functionKv, sql, bus, nats, queue } = await openFunctionBackends(config);
+  const { functionKv, sql, bus, nats, queue } = await openFunctionBackends(config, names);
+  // the platform's own state: with NATS, in the cluster's buckets, so every process shares it
+  const kv =
+    nats === undefined ? openSqliteKv(join(config.dataDir, "registry.sqlite")) : functionKv;
+  const blobs =
+    nats === undefined
+      ? openFileBlobs(join(config.dataDir, "blobs"))
+      : natsBlobs(nats, { bucket: names.bucket("blobs") });
   say(
-    `backends: kv ${config.nats === undefined ? "SQLite" : "NATS JetStream"}, sql ${config.postgres === undefined ? "SQLite" : "PostgreSQL"}, events and queues ${config.nats === undefined ? "SQLite" : "NATS JetStream"}`,
+    `backends: kv ${config.nats === undefined ? "SQLite" : "NATS JetStream"}, sql ${config.postgres === undefined ? "SQLite" : "PostgreSQL"}, events and queues ${config.nats === undefined ? "SQLite" : "NATS JetStream"}` +
+      (nats === undefined
+        ? ""
+        : `; registry, API keys and artifacts shared on NATS by cluster "${names.cluster}"`),
   );
   const publish = async (
     project: string,
@@ -67,19 +78,19 @@ export async function startNode(
     data: Uint8Array,
     headers: Record<string, string>,
   ): Promise<void> => {
-    await queue.publish({ subject: projectSubject(project, subject), data, headers });
+    await queue.publish({ subject: names.projectSubject(project, subject), data, headers });
   };
-  const blobs = openFileBlobs(join(config.dataDir, "blobs"));
   const logs = await LogStore.open(join(config.dataDir, "logs"));
   const registry = await Registry.open(kv, {
+    bucket: names.bucket("registry"),
     onError: (error) =>
       say(
         `registry: a change could not be applied: ${error instanceof Error ? error.message : String(error)}`,
       ),
   });
-  const apiKeys = await ApiKeys.open(kv);
+  const apiKeys = await ApiKeys.open(kv, names.bucket("keys"));
   const clientAddress = trustedProxies(config.trustedProxies);
-  const limiter = sharedRateLimiter(bus);
+  const limiter = sharedRateLimiter(bus, names.limitsSubject);
 
   let url = "";
   const platformAddresses: Array<{ host: string; port: number }> = [];
@@ -88,6 +99,7 @@ export async function startNode(
     platformAddresses,
     kv: functionKv,
     sql,
+    names,
     publish,
   });
   const runtime = createIsolateRuntime({
@@ -116,13 +128,13 @@ export async function startNode(
     resolve: (project, name) => registry.resolve(project, name),
     schedule: (fn, request) => scheduler.invoke(fn, request),
   });
-  const triggers = await openTriggers({ queue, kv: functionKv, invoker, logs, publish });
+  const triggers = await openTriggers({ queue, kv: functionKv, invoker, logs, publish, names });
   const deployer = new Deployer(
     registry,
     blobs,
     (fn) => runtimes.verify(fn),
     async (fn, migrations) => {
-      const db = await sql.database(sqlOwnerOf(fn.project, fn.name));
+      const db = await sql.database(names.sqlOwnerOf(fn.project, fn.name));
       try {
         return (await db.migrate(migrations)).applied;
       } catch (error) {
@@ -193,12 +205,16 @@ export async function startNode(
       triggers,
       async: triggers.async,
       publishEvent: publish,
+      names,
       data: (project, name, binding) =>
         binding === "kv"
-          ? createKvHost(() => functionKv.bucket(kvBucketOf(project, name)))
-          : createSqlHost(() => sql.database(sqlOwnerOf(project, name)), ADMIN_SQL_TIMEOUT_MS),
+          ? createKvHost(() => functionKv.bucket(names.kvBucketOf(project, name)))
+          : createSqlHost(
+              () => sql.database(names.sqlOwnerOf(project, name)),
+              ADMIN_SQL_TIMEOUT_MS,
+            ),
       followEvents: (project, subject, onEvent) => {
-        const prefix = projectSubject(project, "");
+        const prefix = names.projectSubject(project, "");
         const subscription = bus.subscribe(`${prefix}${subject}`, (message) =>
           onEvent({ ...message, subject: message.subject.slice(prefix.length) }),
         );
@@ -211,8 +227,8 @@ export async function startNode(
           for (const v of await registry.versions(f.project, f.name)) inUse.add(v.artifact);
         for (const key of artifacts) if (!inUse.has(key)) await blobs.delete(key);
         if (purge) {
-          await functionKv.deleteBucket(kvBucketOf(project, name));
-          await sql.dropDatabase(sqlOwnerOf(project, name));
+          await functionKv.deleteBucket(names.kvBucketOf(project, name));
+          await sql.dropDatabase(names.sqlOwnerOf(project, name));
         }
       },
     }),
@@ -248,13 +264,13 @@ export async function startNode(
         apiKeys.close();
         registry.close();
         limiter.close();
-        await kv.close();
+        if (kv !== functionKv) await kv.close();
         await queue.close();
         await functionKv.close();
         await sql.close();
         await bus.close();
-        await nats?.drain();
         await blobs.close();
+        await nats?.drain();
       })()),
   };
 }
@@ -273,8 +289,7 @@ function trustedProxies(entries: string[]): ClientAddress {
  * One rate limiter per process; processes sharing a bus (NATS) tell each other what they
  * admitted, so a limit holds for the cluster (rate-limiter.ts says how closely).
  */
-function sharedRateLimiter(bus: BusPort): RateLimiter {
-  const subject = "litefaas.gateway.limits";
+function sharedRateLimiter(bus: BusPort, subject: string): RateLimiter {
   const self = randomUUID();
   const limiter: RateLimiter = new RateLimiter({
     send: (entries) =>
@@ -293,7 +308,7 @@ function sharedRateLimiter(bus: BusPort): RateLimiter {
 }
 
 /** The backends of functions' own stores: embedded by default, NATS and PostgreSQL when given. */
-async function openFunctionBackends(config: NodeConfig) {
+async function openFunctionBackends(config: NodeConfig, names: ClusterNames) {
   const nats =
     config.nats === undefined
       ? undefined
@@ -309,7 +324,7 @@ async function openFunctionBackends(config: NodeConfig) {
       ? openSqliteQueue(join(config.dataDir, "queue.sqlite"), {
           onPublish: (m) => void bus.publish(m.subject, m.data, m.headers),
         })
-      : await openNatsQueue(nats);
+      : await openNatsQueue(nats, { prefix: names.queuePrefix, stream: names.queueStream });
   const sql =
     config.postgres === undefined
       ? openSqliteSql({ dir: join(config.dataDir, "sql") })
@@ -317,11 +332,21 @@ async function openFunctionBackends(config: NodeConfig) {
   return { functionKv, sql, bus, nats, queue };
 }
 
-/** The admin token lives in <data>/admin-token, readable by the owner only. */
+/**
+ * The admin token lives in <data>/admin-token, readable by the owner only. One given in
+ * LITEFAAS_ADMIN_TOKEN (how every process of a cluster gets the same) is written there too, for
+ * the CLI on this machine.
+ */
 async function adminToken(
   dataDir: string,
+  given: string | undefined,
 ): Promise<{ token: string; file: string; created: boolean }> {
   const file = join(dataDir, "admin-token");
+  if (given !== undefined) {
+    await writeFile(file, `${given}\n`, { mode: 0o600 });
+    await chmod(file, 0o600);
+    return { token: given, file, created: false };
+  }
   try {
     const token = (await readFile(file, "utf8")).trim();
     if (token.length >= 16) return { token, file, created: false };

@@ -7,7 +7,8 @@ import { KvConflictError, type KvBucket } from "../ports/kv.js";
 import type { QueuePort } from "../ports/queue.js";
 import type { FunctionVersion } from "../runtimes/types.js";
 import { LitefaasError } from "../shared/errors.js";
-import { consumerOf, HEADER, invokeSubject } from "./names.js";
+import type { ClusterNames } from "../shared/cluster-names.js";
+import { consumerOf, HEADER } from "./names.js";
 import type { InvocationRecords } from "./invocation-records.js";
 
 const IDEMPOTENCY_WINDOW_MS = 24 * 3_600_000;
@@ -27,6 +28,7 @@ export function createAsyncInvoker(deps: {
   records: InvocationRecords;
   /** Idempotency keys, in the same bucket as the records (prefixed so ids cannot collide). */
   keys: KvBucket;
+  names: ClusterNames;
 }): AsyncInvoker {
   const { queue, records, keys } = deps;
   return {
@@ -70,7 +72,7 @@ export function createAsyncInvoker(deps: {
       try {
         await queue.send(consumerOf(fn.project, fn.name), {
           id,
-          subject: invokeSubject(fn.project, fn.name),
+          subject: deps.names.invokeSubject(fn.project, fn.name),
           data: request.body ?? new Uint8Array(0),
           headers: { [HEADER.kind]: "http", [HEADER.request]: JSON.stringify(stored) },
         });

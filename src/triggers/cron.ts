@@ -7,7 +7,8 @@ import { KvConflictError, type KvBucket } from "../ports/kv.js";
 import type { QueuePort } from "../ports/queue.js";
 import { nextTick } from "../shared/cron.js";
 import type { ScheduleConfig } from "../shared/manifest/types.js";
-import { consumerOf, cronSubject, HEADER } from "./names.js";
+import type { ClusterNames } from "../shared/cluster-names.js";
+import { consumerOf, HEADER } from "./names.js";
 
 /** setTimeout's ceiling is ~24.8 days; waking hourly also absorbs clock changes. */
 const MAX_SLEEP_MS = 3_600_000;
@@ -28,6 +29,7 @@ export class CronScheduler {
   constructor(
     private readonly bucket: KvBucket,
     private readonly queue: QueuePort,
+    private readonly names: ClusterNames,
     /** A line for the function's log (missed ticks run, ticks that could not be queued). */
     private readonly log: (
       project: string,
@@ -120,7 +122,7 @@ export class CronScheduler {
     }
     await this.queue.send(consumerOf(project, name), {
       id: `cron-${project}-${name}-${tick}`,
-      subject: cronSubject(project, name),
+      subject: this.names.cronSubject(project, name),
       data: new Uint8Array(0),
       headers: {
         [HEADER.kind]: "scheduled",

@@ -4,7 +4,7 @@ import type { FunctionVersion } from "../runtimes/types.js";
 import type { Delivery } from "../ports/queue.js";
 import type { InvocationRecord } from "../invoke/index.js";
 import { payloadForRecord } from "./event-data.js";
-import { relativeSubject } from "./names.js";
+import type { ClusterNames } from "../shared/cluster-names.js";
 
 export type Condition = "Success" | "RetriesExhausted" | "EventAgeExceeded";
 
@@ -20,6 +20,7 @@ export function destinationRecord(
   trigger: string,
   delivery: Delivery,
   outcome: Outcome,
+  names: ClusterNames,
 ): Uint8Array {
   const record = {
     version: "1.0",
@@ -33,7 +34,7 @@ export function destinationRecord(
       attempts: outcome.attempts,
     },
     request: {
-      subject: relativeSubject(fn.project, delivery.subject),
+      subject: names.relativeSubject(fn.project, delivery.subject),
       publishedAt: new Date(delivery.publishedAt).toISOString(),
       data: payloadForRecord(delivery.data, delivery.headers["content-type"]),
     },

@@ -13,7 +13,8 @@ import type { StoredRequest } from "./async-invocations.js";
 import { retryDelay } from "./backoff.js";
 import { destinationRecord, type Outcome } from "./destinations.js";
 import { resultOf, type InvocationRecords } from "./invocation-records.js";
-import { consumerOf, cronSubject, HEADER, invokeSubject, relativeSubject } from "./names.js";
+import type { ClusterNames } from "../shared/cluster-names.js";
+import { consumerOf, HEADER } from "./names.js";
 
 export interface ConsumerDeps {
   queue: QueuePort;
@@ -22,6 +23,7 @@ export interface ConsumerDeps {
   logs: LogSink;
   /** Publish on a subject of a project (destinations). */
   publish: PublishToProject;
+  names: ClusterNames;
 }
 
 export type PublishToProject = (
@@ -105,7 +107,7 @@ export class FunctionConsumer {
   }
 
   private async work(delivery: Delivery): Promise<void> {
-    const kind = kindOf(delivery, this.project, this.name);
+    const kind = kindOf(delivery, this.project, this.name, this.deps.names);
     const { records } = this.deps;
     for (let attempt = delivery.attempt; ; attempt++) {
       const fn = this.deps.invoker.resolve(this.project, this.name);
@@ -147,7 +149,7 @@ export class FunctionConsumer {
         fn,
         delivery.id,
         last ? "error" : "warn",
-        `${describe(kind, delivery, this.project)} failed on attempt ${attempt} of ${policy.attempts}: ${outcome.error.code}: ${outcome.error.message}` +
+        `${describe(kind, delivery, this.project, this.deps.names)} failed on attempt ${attempt} of ${policy.attempts}: ${outcome.error.code}: ${outcome.error.message}` +
           (last
             ? policy.deadLetter
               ? "; moved to the dead-letter queue"
@@ -249,7 +251,7 @@ export class FunctionConsumer {
       event = {
         kind,
         id: delivery.id,
-        subject: relativeSubject(fn.project, delivery.subject),
+        subject: this.deps.names.relativeSubject(fn.project, delivery.subject),
         data: delivery.data,
         headers,
         attempt,
@@ -307,7 +309,7 @@ export class FunctionConsumer {
         fn,
         delivery.id,
         "error",
-        `${describe(kind, delivery, this.project)} expired: ${error.message}`,
+        `${describe(kind, delivery, this.project, this.deps.names)} expired: ${error.message}`,
       );
     const subject = fn.config.delivery.onFailure;
     if (subject !== undefined) await this.destination(fn, subject, kind, delivery, outcome);
@@ -325,7 +327,7 @@ export class FunctionConsumer {
       await this.deps.publish(
         fn.project,
         subject,
-        destinationRecord(fn, trigger, delivery, outcome),
+        destinationRecord(fn, trigger, delivery, outcome, this.deps.names),
         {
           "content-type": "application/json",
         },
@@ -360,18 +362,18 @@ export class FunctionConsumer {
 
 /** Async invocations and cron runs come on their own subjects (sent by the platform); an event
  * claiming to be one on an event subject is just an event. */
-function kindOf(delivery: Delivery, project: string, name: string): Kind {
+function kindOf(delivery: Delivery, project: string, name: string, names: ClusterNames): Kind {
   const kind = delivery.headers[HEADER.kind];
-  if (kind === "http" && delivery.subject === invokeSubject(project, name)) return kind;
-  if (kind === "scheduled" && delivery.subject === cronSubject(project, name)) return kind;
+  if (kind === "http" && delivery.subject === names.invokeSubject(project, name)) return kind;
+  if (kind === "scheduled" && delivery.subject === names.cronSubject(project, name)) return kind;
   return "message";
 }
 
-function describe(kind: Kind, delivery: Delivery, project: string): string {
+function describe(kind: Kind, delivery: Delivery, project: string, names: ClusterNames): string {
   if (kind === "http") return `async invocation ${delivery.id}`;
   if (kind === "scheduled")
     return `cron run for ${new Date(Number(delivery.headers[HEADER.scheduledTime])).toISOString()}`;
-  return `message ${delivery.id} on ${relativeSubject(project, delivery.subject)}`;
+  return `message ${delivery.id} on ${names.relativeSubject(project, delivery.subject)}`;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -10,7 +10,8 @@ import { createAsyncInvoker } from "./async-invocations.js";
 import { CronScheduler } from "./cron.js";
 import { FunctionConsumer, type PublishToProject } from "./event-consumer.js";
 import { InvocationRecords } from "./invocation-records.js";
-import { BUCKETS, consumerOf, queueSubjects } from "./names.js";
+import type { ClusterNames } from "../shared/cluster-names.js";
+import { consumerOf } from "./names.js";
 
 export { consumerOf } from "./names.js";
 
@@ -22,6 +23,8 @@ export interface TriggersDeps {
   logs: LogSink;
   /** Publish on a subject of a project. */
   publish: PublishToProject;
+  /** The cluster's subjects and buckets. */
+  names: ClusterNames;
 }
 
 /**
@@ -54,11 +57,13 @@ export interface Triggers {
 
 export async function openTriggers(deps: TriggersDeps): Promise<Triggers> {
   const { queue } = deps;
-  const invocations = await deps.kv.bucket(BUCKETS.invocations);
+  const invocations = await deps.kv.bucket(deps.names.bucket("invocations"));
   const records = new InvocationRecords(invocations);
+  const { names } = deps;
   const cron = new CronScheduler(
-    await deps.kv.bucket(BUCKETS.cron),
+    await deps.kv.bucket(names.bucket("cron")),
     queue,
+    names,
     (project, name, level, message) =>
       deps.logs.append({
         ts: Date.now(),
@@ -77,16 +82,17 @@ export async function openTriggers(deps: TriggersDeps): Promise<Triggers> {
     records,
     logs: deps.logs,
     publish: deps.publish,
+    names,
   };
 
   const prepare = (fn: FunctionVersion) =>
     queue.ensureConsumer(consumerOf(fn.project, fn.name), {
-      subjects: queueSubjects(fn.project, fn.config.subjects),
+      subjects: fn.config.subjects.map((s) => names.projectSubject(fn.project, s)),
       ackWaitMs: ACK_WAIT_MS,
     });
 
   return {
-    async: createAsyncInvoker({ queue, records, keys: invocations }),
+    async: createAsyncInvoker({ queue, records, keys: invocations, names }),
     prepare,
     async activate(fn) {
       await prepare(fn);

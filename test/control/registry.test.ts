@@ -114,6 +114,31 @@ function followSuite(name: string, ports: () => Promise<{ a: KvPort; b: KvPort; 
         b.registry.close();
       }
     });
+
+    void it("gives deploys racing from two processes a version each", async () => {
+      const { a: kvA, b: kvB, bucket } = await ports();
+      const a = await opened(kvA, bucket);
+      const b = await opened(kvB, bucket);
+      try {
+        // both start from the same latest (none), so both first try version 1
+        const made = await Promise.all(
+          [a, b, a, b].map(({ registry }, n) =>
+            registry.createVersion("shop", "cart", { key: `k${n}`, size: 1 }, config, `h${n}`),
+          ),
+        );
+        const numbers = made.map((v) => v.version).sort();
+        assert.deepEqual(numbers, [1, 2, 3, 4]);
+        const stored = await b.registry.versions("shop", "cart");
+        assert.deepEqual(
+          stored.map((v) => [v.version, v.hash]).sort(),
+          made.map((v) => [v.version, v.hash]).sort(),
+          "each version is the deploy that created it",
+        );
+      } finally {
+        a.registry.close();
+        b.registry.close();
+      }
+    });
   });
 }
 

@@ -5,6 +5,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { removeCluster, testCluster } from "./cluster.js";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const CLI = join(ROOT, "dist/src/cli/main.js");
@@ -42,11 +43,20 @@ export interface StartOptions {
   args?: string[];
   /** Variables to set (or, as undefined, to leave out) in the platform's environment. */
   env?: Record<string, string | undefined>;
+  /** The cluster the kit made for this platform, removed at dispose (kept across restarts). */
+  ownCluster?: { url: string; name: string };
 }
 
 export async function startPlatform(options: StartOptions = {}): Promise<Platform> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "litefaas-test-")));
-  const args = options.args ?? [];
+  let args = options.args ?? [];
+  // on the shared NATS, a cluster of its own unless the test names one to share
+  const nats = args.indexOf("--nats");
+  let ownCluster = options.ownCluster;
+  if (nats >= 0 && !args.includes("--cluster")) {
+    ownCluster = { url: args[nats + 1] ?? "", name: testCluster() };
+    args = [...args, "--cluster", ownCluster.name];
+  }
   const child = spawn(
     process.execPath,
     ["--no-node-snapshot", CLI, "up", "--port", "0", "--data", dataDir, "--prewarm", "2", ...args],
@@ -65,7 +75,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Platfor
   child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
   const url = await waitForUrl(child, () => output);
   const token = (await readFile(join(dataDir, "admin-token"), "utf8")).trim();
-  return makePlatform(child, url, token, dataDir, () => output, options);
+  return makePlatform(child, url, token, dataDir, () => output, { ...options, args, ownCluster });
 }
 
 function makePlatform(
@@ -110,6 +120,8 @@ function makePlatform(
     async dispose() {
       await platform.stop("SIGKILL");
       await rm(dataDir, { recursive: true, force: true });
+      const own = options.ownCluster;
+      if (own !== undefined) await removeCluster(own.url, own.name);
     },
   };
   return platform;

@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { errorCode, startPlatform, type Platform } from "../kit/platform.js";
+import { removeCluster, testCluster } from "../kit/cluster.js";
 import { describeWith, natsService } from "../kit/services.js";
 
 const nats = await natsService();
@@ -142,10 +143,12 @@ describeWith(nats, "rate limits across processes", () => {
   let a: Platform;
   let b: Platform;
 
+  const cluster = testCluster();
+
   before(async () => {
     [a, b] = await Promise.all([
-      startPlatform({ args: ["--nats", nats.url] }),
-      startPlatform({ args: ["--nats", nats.url] }),
+      startPlatform({ args: ["--nats", nats.url, "--cluster", cluster] }),
+      startPlatform({ args: ["--nats", nats.url, "--cluster", cluster] }),
     ]);
     for (const p of [a, b]) {
       const deployed = await p.deploy("rate-limits");
@@ -154,6 +157,7 @@ describeWith(nats, "rate limits across processes", () => {
   });
   after(async () => {
     await Promise.all([a.dispose(), b.dispose()]);
+    await removeCluster(nats.url, cluster);
   });
 
   it("holds one limit for two gateways on one NATS, within the documented overshoot", async () => {

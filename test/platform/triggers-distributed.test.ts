@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { connect } from "@nats-io/transport-node";
 import { FIXTURES, startPlatform, type Platform } from "../kit/platform.js";
+import { removeCluster, testCluster } from "../kit/cluster.js";
 import { natsService } from "../kit/services.js";
 import { eventuallyValue } from "../kit/eventually.js";
 import { triggersSuite } from "./triggers-suite.js";
@@ -16,13 +17,16 @@ const nats = await natsService();
 
 if (nats.skip === false) {
   const url = nats.url;
+  // a cluster name of the suite's own, so the documented subject is checked with one given
+  const cluster = testCluster();
+  after(() => removeCluster(url, cluster));
   triggersSuite({
-    args: ["--nats", url],
+    args: ["--nats", url, "--cluster", cluster],
     label: "distributed: NATS JetStream",
-    externalPublish: async (subject, data) => {
+    externalPublish: async (project, subject, data) => {
       const nc = await connect({ servers: url });
       try {
-        nc.publish(subject, data);
+        nc.publish(`${cluster}.events.${project}.${subject}`, data);
         await nc.flush();
       } finally {
         await nc.close();
@@ -32,6 +36,7 @@ if (nats.skip === false) {
 
   void describe("cron across two processes sharing NATS", () => {
     const p = `c${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+    const shared = testCluster();
     let dir: string;
     let first: Platform;
     let second: Platform;
@@ -43,8 +48,8 @@ if (nats.skip === false) {
         `project: ${p}\nfunctions:\n  ticker:\n    main: ticker.ts\n    schedule: "* * * * * *"\n`,
       );
       [first, second] = await Promise.all([
-        startPlatform({ args: ["--nats", url] }),
-        startPlatform({ args: ["--nats", url] }),
+        startPlatform({ args: ["--nats", url, "--cluster", shared] }),
+        startPlatform({ args: ["--nats", url, "--cluster", shared] }),
       ]);
       for (const platform of [first, second]) {
         const deployed = await platform.deploy(dir);
@@ -57,6 +62,7 @@ if (nats.skip === false) {
       } finally {
         await Promise.all([first.dispose(), second.dispose()]);
         await rm(dir, { recursive: true, force: true });
+        await removeCluster(url, shared);
       }
     });
 

@@ -14,8 +14,11 @@ export interface TriggersSuiteOptions {
   /** Extra `up` flags selecting backends, e.g. ["--nats", url]. */
   args: string[];
   label: string;
-  /** Publish on a project subject from outside the platform (NATS mode: a plain NATS client). */
-  externalPublish?: (subject: string, data: Uint8Array) => Promise<void>;
+  /**
+   * Publish on a subject of a project from outside the platform (NATS mode: a plain NATS client
+   * on the documented subject).
+   */
+  externalPublish?: (project: string, subject: string, data: Uint8Array) => Promise<void>;
 }
 
 /** Work through a whole platform, restarts included, may take longer than one call. */
@@ -144,10 +147,7 @@ export function triggersSuite({ args, label, externalPublish }: TriggersSuiteOpt
 
     if (externalPublish !== undefined) {
       it("events published by any NATS client on the documented subject are delivered", async () => {
-        await externalPublish(
-          `litefaas.events.${p}.orders.created`,
-          new TextEncoder().encode('{"external":true}'),
-        );
+        await externalPublish(p, "orders.created", new TextEncoder().encode('{"external":true}'));
         await eventually("the external event", async () => {
           const entries = Object.values(await journal<Recorded>("recorder", "m:"));
           const hit = entries.find((e) => (e.data as { external?: boolean }).external === true);

@@ -9,11 +9,6 @@ const MAX_EVENT_BYTES = 1024 * 1024;
 /** Headers the platform's queue uses to tell async invocations and cron runs from events. */
 export const RESERVED_HEADER = /^(litefaas-|nats-)/;
 
-/** Where a project's events live on the bus (documented: external publishers use it). */
-export function projectSubject(project: string, subject: string): string {
-  return `litefaas.events.${project}.${subject}`;
-}
-
 export function checkSubject(subject: unknown): string {
   if (typeof subject !== "string" || subject.length === 0 || subject.length > MAX_SUBJECT) {
     throw invalid(

@@ -28,6 +28,7 @@ export async function upCommand(flags: Flags): Promise<number> {
       drainMs: flags["drain-ms"],
       nats: flags.nats,
       postgres: flags.postgres,
+      cluster: flags.cluster,
       trustedProxies: flags["trusted-proxies"],
       headerTimeout: flags["header-timeout"],
       bodyTimeout: flags["body-timeout"],

@@ -7,10 +7,12 @@
 //      NATS, beside raw JetStream
 //   6. gateway: hello world through a plain route and one with JWT + rate limit + CORS
 //   7. processes: Python and a shell bootstrap, cold and warm, beside the isolate's warm
+//   8. cluster: hello world through gateway and worker processes over NATS, beside one process
 // Results print as a table with ratios and are written to bench/results/<date>.json.
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { bindingFigures, type BindingFigures } from "./bindings.js";
+import { clusterFigures } from "./cluster.js";
 import { eventFigures, rawJetStream, type EventFigures } from "./events.js";
 import { gatewayFigures } from "./gateway.js";
 import { isolateWarm, processFigures } from "./processes.js";
@@ -200,6 +202,30 @@ async function main() {
           `${g.guarded.p99Ms.toFixed(2)} ms`,
         ],
       ])}\ncost: ${(g.cost * 100).toFixed(1)} % of throughput (target ≤ 15 %)\n`,
+    );
+  }
+  if (wanted("cluster")) {
+    requireWrk();
+    const natsUrl = process.env["LITEFAAS_BENCH_NATS"] ?? "nats://127.0.0.1:4222";
+    process.stdout.write(
+      `\nprocesses over NATS, hello world, wrk -t1 -c${CONNECTIONS} and -c1, -d${DURATION}:\n`,
+    );
+    const c = await clusterFigures(natsUrl, DURATION, CONNECTIONS);
+    report["cluster"] = c;
+    process.stdout.write(
+      `${formatTable([
+        ["setup", "req/s", "p50", "p99", "p50 at 1 conn", "CPU per request (ms) by process"],
+        ...c.setups.map((s) => [
+          s.setup,
+          String(Math.round(s.loaded.rps)),
+          `${s.loaded.p50Ms.toFixed(2)} ms`,
+          `${s.loaded.p99Ms.toFixed(2)} ms`,
+          `${s.single.p50Ms.toFixed(3)} ms`,
+          Object.entries(s.cpuPerRequestMs)
+            .map(([role, ms]) => `${role} ${ms.toFixed(3)}`)
+            .join(", "),
+        ]),
+      ])}\nthe NATS hop adds ${c.hopP50Ms.toFixed(3)} ms at p50 (target ≤ 0.5 ms)\n`,
     );
   }
   if (wanted("processes")) {

@@ -1,5 +1,5 @@
 // The servers under test, each serving the same hello world, each in its own process.
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -29,8 +29,27 @@ export interface Litefaas extends Server {
   deploy(dir: string): Promise<void>;
 }
 
-/** `litefaas up` on a fresh data directory, with hello world deployed as bench/hello. */
-export async function startLitefaas(extraArgs: string[] = []): Promise<Litefaas> {
+/** Deploys the project in `dir` through the admin API at `base`. */
+export async function deployTo(base: string, token: string, dir: string): Promise<void> {
+  const request = await buildProject(dir);
+  const res = await fetch(`${base}/admin/v1/deploy`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify({
+      manifest: request.manifest,
+      file: request.file,
+      bundles: request.bundles,
+      migrations: request.migrations,
+    }),
+  });
+  if (!res.ok) throw new Error(`deploy failed: ${res.status} ${await res.text()}`);
+}
+
+/** `litefaas up` on a fresh data directory (`data`), once it says where it listens (`base`). */
+export async function spawnUp(
+  extraArgs: string[],
+  env: Record<string, string> = {},
+): Promise<{ child: ChildProcess; base: string; data: string }> {
   const data = await mkdtemp(join(tmpdir(), "litefaas-bench-"));
   const { child, match } = await spawnReady(
     process.execPath,
@@ -45,23 +64,17 @@ export async function startLitefaas(extraArgs: string[] = []): Promise<Litefaas>
       ...extraArgs,
     ],
     /litefaas is up at (http:\/\/\S+)/,
+    ROOT,
+    env,
   );
-  const base = match[1] ?? "";
+  return { child, base: match[1] ?? "", data };
+}
+
+/** `litefaas up` on a fresh data directory, with hello world deployed as bench/hello. */
+export async function startLitefaas(extraArgs: string[] = []): Promise<Litefaas> {
+  const { child, base, data } = await spawnUp(extraArgs);
   const token = (await readFile(join(data, "admin-token"), "utf8")).trim();
-  const deploy = async (dir: string) => {
-    const request = await buildProject(dir);
-    const res = await fetch(`${base}/admin/v1/deploy`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      body: JSON.stringify({
-        manifest: request.manifest,
-        file: request.file,
-        bundles: request.bundles,
-        migrations: request.migrations,
-      }),
-    });
-    if (!res.ok) throw new Error(`deploy failed: ${res.status} ${await res.text()}`);
-  };
+  const deploy = (dir: string) => deployTo(base, token, dir);
   const project = await mkdtemp(join(tmpdir(), "litefaas-bench-hello-"));
   await writeFile(
     join(project, "litefaas.yaml"),

@@ -23,6 +23,10 @@ usage: litefaas <command> [options]
      [--nats nats://127.0.0.1:4222] [--postgres postgres://user@host/db]
      [--cluster litefaas]          the platform's name on NATS and PostgreSQL: processes with
                                    the same name share functions, routes, keys and events
+     [--role all|gateway,worker,control] [--capacity 512] [--replicas 1]
+                                   what this process hosts (others need --nats); a worker runs
+                                   at most --capacity invocations for gateways at once;
+                                   --replicas: JetStream replicas of what litefaas creates
      [--trusted-proxies 10.0.0.0/8,::1]   believe X-Forwarded-For from these peers only
      [--header-timeout 10s] [--body-timeout 60s] [--request-timeout 0] [--max-header-size 16384]
                                    the gateway's limits on clients (0: the function's timeout)
@@ -81,6 +85,9 @@ const options = {
   subject: { type: "string" },
   nats: { type: "string" },
   cluster: { type: "string" },
+  role: { type: "string" },
+  capacity: { type: "string" },
+  replicas: { type: "string" },
   purge: { type: "boolean", default: false },
   ttl: { type: "string" },
   prefix: { type: "string" },

@@ -4,7 +4,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { LitefaasError } from "../shared/errors.js";
-import type { LogLine, LogStore } from "../observe/logs.js";
+import type { LogBook, LogLine } from "../observe/logs.js";
 import type { Deployer, DeployRequest } from "./deployer.js";
 import { readJson, type Route } from "./admin-http.js";
 import { keyRoutes, type KeyDeps } from "./admin-key-routes.js";
@@ -16,7 +16,7 @@ export interface AdminDeps extends DataDeps, TriggerDeps, KeyDeps {
   token: string;
   registry: Registry;
   deployer: Deployer;
-  logs: LogStore;
+  logs: LogBook;
   /** Base URL where functions are served, for answers that name a function's URL. */
   publicUrl(): string;
   /** Running instances and in-flight invocations of a function's live version. */

@@ -32,6 +32,8 @@ export interface GatewayOptions {
   async: AsyncInvoker;
   /** The admin API, mounted at /admin/. */
   admin(req: IncomingMessage, res: ServerResponse, requestId: string): void;
+  /** What this process answers (its roles); the rest is 404 with where to go instead. */
+  serves?: { functions: boolean; admin: boolean };
   maxBodyBytes: number;
   isReady(): boolean;
   /** The route table as it is now (swapped whole when a deploy changes routes). */
@@ -324,7 +326,11 @@ export class Gateway {
     this.active++;
     res.on("close", () => this.settle(req, res, exchange, true));
     const url = req.url ?? "/";
-    if (url.startsWith("/fn/")) {
+    const elsewhere = this.elsewhere(url);
+    if (elsewhere !== undefined) {
+      req.resume();
+      sendError(res, elsewhere, requestId);
+    } else if (url.startsWith("/fn/")) {
       this.invoke(req, res, url, requestId, exchange).catch((error: unknown) =>
         sendError(res, error, requestId),
       );
@@ -348,6 +354,28 @@ export class Gateway {
     } else {
       this.route(req, res, url, requestId, exchange);
     }
+  }
+
+  /** Why a process without the role for `url` does not answer it, or undefined when it does. */
+  private elsewhere(url: string): LitefaasError | undefined {
+    const serves = this.options.serves ?? { functions: true, admin: true };
+    if (url === "/healthz") return undefined;
+    if (url.startsWith("/admin/")) {
+      return serves.admin
+        ? undefined
+        : new LitefaasError("NOT_FOUND", "this process has no control role: no admin API here", {
+            fix: "send admin requests to a process started with --role control (or all)",
+          });
+    }
+    return serves.functions
+      ? undefined
+      : new LitefaasError(
+          "ROUTE_NOT_FOUND",
+          "this process has no gateway role: no function traffic here",
+          {
+            fix: "send function traffic to a process started with --role gateway (or all)",
+          },
+        );
   }
 
   /** A path of the projects' routes, or nothing. */

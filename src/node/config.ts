@@ -28,6 +28,12 @@ export interface NodeConfig {
   cluster: string;
   /** The admin token given by the operator (the same for every process of a cluster). */
   adminToken: string | undefined;
+  /** What this process hosts (`--role`); all three unless told. */
+  roles: Roles;
+  /** Invocations a worker runs for gateways in other processes at once, at most. */
+  capacity: number;
+  /** JetStream replicas of the streams and buckets litefaas creates (3 on a NATS cluster of 3). */
+  replicas: number;
   /** Proxies whose X-Forwarded-For is believed (addresses and CIDR ranges). */
   trustedProxies: string[];
   /** The gateway's own limits on clients, apart from any function's. */
@@ -36,6 +42,15 @@ export interface NodeConfig {
   accessLog: string | undefined;
   /** Refuse to run process functions when a sandbox protection is missing. */
   requireSandbox: boolean;
+}
+
+export interface Roles {
+  /** HTTP function traffic: routes, authentication, rate limits. */
+  gateway: boolean;
+  /** Runtimes: invocations from gateways, events, async invocations and cron runs. */
+  worker: boolean;
+  /** The admin API: deploys, keys, DLQ tools, logs. */
+  control: boolean;
 }
 
 export interface HttpLimits {
@@ -62,6 +77,9 @@ export interface ConfigInput {
   nats?: string | undefined;
   postgres?: string | undefined;
   cluster?: string | undefined;
+  role?: string | undefined;
+  capacity?: string | undefined;
+  replicas?: string | undefined;
   trustedProxies?: string | undefined;
   headerTimeout?: string | undefined;
   bodyTimeout?: string | undefined;
@@ -103,10 +121,48 @@ export function buildConfig(
     ),
     cluster: clusterName(input.cluster ?? env["LITEFAAS_CLUSTER"] ?? DEFAULT_CLUSTER),
     adminToken: adminToken(env["LITEFAAS_ADMIN_TOKEN"]),
+    roles: roles(input.role ?? env["LITEFAAS_ROLE"] ?? "all", input.nats ?? env["LITEFAAS_NATS"]),
+    capacity: integer(
+      "--capacity",
+      input.capacity ?? env["LITEFAAS_CAPACITY"] ?? "512",
+      1,
+      100_000,
+    ),
+    replicas: integer("--replicas", input.replicas ?? env["LITEFAAS_REPLICAS"] ?? "1", 1, 5),
     http: httpLimits(input, env),
     accessLog: accessLogTarget(input.accessLog ?? env["LITEFAAS_ACCESS_LOG"], dataDir),
     requireSandbox: input.requireSandbox ?? env["LITEFAAS_REQUIRE_SANDBOX"] === "1",
   };
+}
+
+const ROLE_NAMES = ["gateway", "worker", "control"] as const;
+
+/** `all`, or roles separated by commas; a process without every role needs NATS to meet others. */
+function roles(text: string, nats: string | undefined): Roles {
+  const named = text.split(",").map((r) => r.trim());
+  const all = named.includes("all");
+  for (const role of named) {
+    if (role !== "all" && !(ROLE_NAMES as readonly string[]).includes(role)) {
+      throw new LitefaasError("INVALID_REQUEST", `--role "${role}" is not a role`, {
+        fix: "use all, or any of gateway, worker and control separated by commas, e.g. --role gateway,control",
+      });
+    }
+  }
+  const result: Roles = {
+    gateway: all || named.includes("gateway"),
+    worker: all || named.includes("worker"),
+    control: all || named.includes("control"),
+  };
+  if (!(result.gateway && result.worker && result.control) && (nats === undefined || nats === "")) {
+    throw new LitefaasError(
+      "INVALID_REQUEST",
+      `--role ${text} needs --nats: processes with some of the roles find the others over NATS`,
+      {
+        fix: "add --nats nats://host:4222 (and the same --cluster on every process), or use --role all",
+      },
+    );
+  }
+  return result;
 }
 
 function clusterName(text: string): string {

@@ -31,7 +31,8 @@ import { ClientAddress } from "../gateway/limits/client-ip.js";
 import { RateLimiter } from "../gateway/limits/rate-limiter.js";
 import { ApiKeys } from "../control/api-keys.js";
 import { createLocalInvoker } from "../invoke/index.js";
-import { LogStore } from "../observe/logs.js";
+import { createRemoteInvoker, serveInvocations } from "../invoke/remote/index.js";
+import { LogStore, shareLogs } from "../observe/logs.js";
 import { createIsolateRuntime } from "../runtimes/isolate/index.js";
 import { Scheduler } from "../scheduler/index.js";
 import { openTriggers } from "../triggers/index.js";
@@ -57,6 +58,7 @@ export async function startNode(
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const { token, file: tokenFile, created } = await adminToken(config.dataDir, config.adminToken);
   const names = new ClusterNames(config.cluster);
+  const { roles } = config;
 
   const { functionKv, sql, bus, nats, queue } = await openFunctionBackends(config, names);
   // the platform's own state: with NATS, in the cluster's buckets, so every process shares it
@@ -65,7 +67,7 @@ export async function startNode(
   const blobs =
     nats === undefined
       ? openFileBlobs(join(config.dataDir, "blobs"))
-      : natsBlobs(nats, { bucket: names.bucket("blobs") });
+      : natsBlobs(nats, { bucket: names.bucket("blobs"), replicas: config.replicas });
   say(
     `backends: kv ${config.nats === undefined ? "SQLite" : "NATS JetStream"}, sql ${config.postgres === undefined ? "SQLite" : "PostgreSQL"}, events and queues ${config.nats === undefined ? "SQLite" : "NATS JetStream"}` +
       (nats === undefined
@@ -80,7 +82,9 @@ export async function startNode(
   ): Promise<void> => {
     await queue.publish({ subject: names.projectSubject(project, subject), data, headers });
   };
-  const logs = await LogStore.open(join(config.dataDir, "logs"));
+  const store = await LogStore.open(join(config.dataDir, "logs"));
+  // on NATS, every process's function logs reach every process's store (logs -f anywhere)
+  const logs = nats === undefined ? store : shareLogs(store, bus, names.logsSubject);
   const registry = await Registry.open(kv, {
     bucket: names.bucket("registry"),
     onError: (error) =>
@@ -102,9 +106,10 @@ export async function startNode(
     names,
     publish,
   });
+  // a control process keeps runtimes to check deploys; only a worker keeps isolates ready
   const runtime = createIsolateRuntime({
     blobs,
-    prewarm: config.prewarm,
+    prewarm: roles.worker ? config.prewarm : 0,
     services: (fn) => functionServices.servicesFor(fn),
   });
   const processes = createProcessRuntime({
@@ -129,6 +134,30 @@ export async function startNode(
     schedule: (fn, request) => scheduler.invoke(fn, request),
   });
   const triggers = await openTriggers({ queue, kv: functionKv, invoker, logs, publish, names });
+  // a gateway without the worker role sends invocations to the workers over the bus
+  const gatewayInvoker = roles.worker
+    ? invoker
+    : createRemoteInvoker({
+        bus,
+        cluster: names.cluster,
+        resolve: (project, name) => registry.resolve(project, name),
+      });
+  const invocations =
+    roles.worker && nats !== undefined
+      ? serveInvocations({
+          bus,
+          cluster: names.cluster,
+          invoker,
+          // the version the gateway resolved: the live one from memory, else from the bucket
+          version: (project, name, version) => {
+            const live = registry.resolve(project, name);
+            return live?.version === version
+              ? Promise.resolve(live)
+              : registry.version(project, name, version);
+          },
+          capacity: config.capacity,
+        })
+      : undefined;
   const deployer = new Deployer(
     registry,
     blobs,
@@ -168,23 +197,61 @@ export async function startNode(
     if (event.kind === "removed") {
       scheduler.retire(event.project, event.name);
       functionServices.release(event.project, event.name);
-      triggers.remove(event.project, event.name).catch(triggerFailed(event.project, event.name));
+      if (roles.worker || roles.control)
+        triggers.remove(event.project, event.name).catch(triggerFailed(event.project, event.name));
       return;
     }
     const live = registry.resolve(event.project, event.name);
     if (live === undefined) return;
     functionServices.keepOnly(event.project, event.name, live.version);
-    triggers.activate(live).catch(triggerFailed(event.project, event.name));
+    if (roles.worker) triggers.activate(live).catch(triggerFailed(event.project, event.name));
   });
   // what was deployed before this start consumes and keeps its schedule (missed ticks run now)
-  for (const f of registry.list()) {
-    const live = registry.resolve(f.project, f.name);
-    if (live !== undefined) await triggers.activate(live);
+  if (roles.worker) {
+    for (const f of registry.list()) {
+      const live = registry.resolve(f.project, f.name);
+      if (live !== undefined) await triggers.activate(live);
+    }
   }
 
   const accessLog = createAccessLog(config.accessLog);
+  const admin = createAdminApi({
+    token,
+    apiKeys,
+    registry,
+    deployer,
+    logs,
+    publicUrl: () => url,
+    usage: (project, name) => scheduler.usage(project, name),
+    triggers,
+    async: triggers.async,
+    publishEvent: publish,
+    names,
+    data: (project, name, binding) =>
+      binding === "kv"
+        ? createKvHost(() => functionKv.bucket(names.kvBucketOf(project, name)))
+        : createSqlHost(() => sql.database(names.sqlOwnerOf(project, name)), ADMIN_SQL_TIMEOUT_MS),
+    followEvents: (project, subject, onEvent) => {
+      const prefix = names.projectSubject(project, "");
+      const subscription = bus.subscribe(`${prefix}${subject}`, (message) =>
+        onEvent({ ...message, subject: message.subject.slice(prefix.length) }),
+      );
+      return () => subscription.unsubscribe();
+    },
+    onRemoved: async (project, name, artifacts, purge) => {
+      // artifacts are content-addressed: another function's version may share one
+      const inUse = new Set<string>();
+      for (const f of registry.list())
+        for (const v of await registry.versions(f.project, f.name)) inUse.add(v.artifact);
+      for (const key of artifacts) if (!inUse.has(key)) await blobs.delete(key);
+      if (purge) {
+        await functionKv.deleteBucket(names.kvBucketOf(project, name));
+        await sql.dropDatabase(names.sqlOwnerOf(project, name));
+      }
+    },
+  });
   const gateway = new Gateway({
-    invoker,
+    invoker: gatewayInvoker,
     async: triggers.async,
     maxBodyBytes: config.maxBodyBytes,
     isReady: () => ready,
@@ -194,44 +261,8 @@ export async function startNode(
     clientAddress,
     http: config.http,
     accessLog,
-    admin: createAdminApi({
-      token,
-      apiKeys,
-      registry,
-      deployer,
-      logs,
-      publicUrl: () => url,
-      usage: (project, name) => scheduler.usage(project, name),
-      triggers,
-      async: triggers.async,
-      publishEvent: publish,
-      names,
-      data: (project, name, binding) =>
-        binding === "kv"
-          ? createKvHost(() => functionKv.bucket(names.kvBucketOf(project, name)))
-          : createSqlHost(
-              () => sql.database(names.sqlOwnerOf(project, name)),
-              ADMIN_SQL_TIMEOUT_MS,
-            ),
-      followEvents: (project, subject, onEvent) => {
-        const prefix = names.projectSubject(project, "");
-        const subscription = bus.subscribe(`${prefix}${subject}`, (message) =>
-          onEvent({ ...message, subject: message.subject.slice(prefix.length) }),
-        );
-        return () => subscription.unsubscribe();
-      },
-      onRemoved: async (project, name, artifacts, purge) => {
-        // artifacts are content-addressed: another function's version may share one
-        const inUse = new Set<string>();
-        for (const f of registry.list())
-          for (const v of await registry.versions(f.project, f.name)) inUse.add(v.artifact);
-        for (const key of artifacts) if (!inUse.has(key)) await blobs.delete(key);
-        if (purge) {
-          await functionKv.deleteBucket(names.kvBucketOf(project, name));
-          await sql.dropDatabase(names.sqlOwnerOf(project, name));
-        }
-      },
-    }),
+    serves: { functions: roles.gateway, admin: roles.control },
+    admin,
   });
   const address = await gateway.listen(config.port, config.host);
   url = `http://${address.host.includes(":") ? `[${address.host}]` : address.host}:${address.port}`;
@@ -239,7 +270,7 @@ export async function startNode(
   if (created) say(`admin token created: ${tokenFile} (mode 0600)`);
   else say(`admin token: ${tokenFile}`);
 
-  runtime.supply.want(128);
+  if (roles.worker) runtime.supply.want(128);
   const deployed: DeployResult[] = [];
   for (const dir of config.deploy) {
     const request = await buildProject(dir);
@@ -257,10 +288,11 @@ export async function startNode(
         ready = false;
         await gateway.drain(config.drainMs);
         await accessLog.close();
+        await invocations?.close();
         await triggers.close();
         await scheduler.close(Math.min(config.drainMs, 5000));
         await runtimes.close();
-        await logs.close();
+        await store.close();
         apiKeys.close();
         registry.close();
         limiter.close();
@@ -315,7 +347,9 @@ async function openFunctionBackends(config: NodeConfig, names: ClusterNames) {
       : await connectNats({ servers: config.nats, name: "litefaas" });
   // functions' own stores live apart from the registry: one file for every bucket, one per database
   const functionKv =
-    nats === undefined ? openSqliteKv(join(config.dataDir, "kv.sqlite")) : natsKv(nats);
+    nats === undefined
+      ? openSqliteKv(join(config.dataDir, "kv.sqlite"))
+      : natsKv(nats, { replicas: config.replicas });
   const bus = nats === undefined ? createMemoryBus() : natsBus(nats);
   // embedded: the queue mirrors what it accepted onto the in-process bus, for `events tail`;
   // on NATS, JetStream's own subjects are what tail subscribes to
@@ -324,7 +358,11 @@ async function openFunctionBackends(config: NodeConfig, names: ClusterNames) {
       ? openSqliteQueue(join(config.dataDir, "queue.sqlite"), {
           onPublish: (m) => void bus.publish(m.subject, m.data, m.headers),
         })
-      : await openNatsQueue(nats, { prefix: names.queuePrefix, stream: names.queueStream });
+      : await openNatsQueue(nats, {
+          prefix: names.queuePrefix,
+          stream: names.queueStream,
+          replicas: config.replicas,
+        });
   const sql =
     config.postgres === undefined
       ? openSqliteSql({ dir: join(config.dataDir, "sql") })

@@ -1,8 +1,10 @@
 // Function log lines: kept in memory per function (a bounded ring, so a chatty function cannot
 // exhaust memory), appended to one file per function without blocking, and streamed to followers.
+import { randomUUID } from "node:crypto";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { BusPort } from "../ports/bus.js";
 
 export type LogLevel = "debug" | "info" | "log" | "warn" | "error";
 
@@ -20,10 +22,18 @@ export interface LogSink {
   append(line: LogLine): void;
 }
 
+/** Where lines are kept and read back: a process's store, or the cluster's through it. */
+export interface LogBook extends LogSink {
+  /** The last `limit` lines of a function, oldest first. */
+  tail(project: string, fn: string, limit?: number): Promise<LogLine[]>;
+  /** Every line appended from now on, until the returned function is called. */
+  follow(project: string, fn: string, onLine: (line: LogLine) => void): () => void;
+}
+
 const RING = 1000;
 const MAX_MESSAGE = 16 * 1024;
 
-export class LogStore implements LogSink {
+export class LogStore implements LogBook {
   private readonly rings = new Map<string, LogLine[]>();
   private readonly files = new Map<string, WriteStream>();
   private readonly followers = new Map<string, Set<(line: LogLine) => void>>();
@@ -124,4 +134,37 @@ export class LogStore implements LogSink {
     if (dir !== undefined) await mkdir(dir, { recursive: true });
     return new LogStore(dir);
   }
+}
+
+/**
+ * The log book of a process on a bus shared by the cluster's processes: a line appended here is
+ * kept here and sent to the others, and theirs are kept here too, so `litefaas logs` through any
+ * process shows what every worker logged.
+ */
+export function shareLogs(store: LogStore, bus: BusPort, subject: string): LogBook {
+  const self = randomUUID();
+  const decoder = new TextDecoder();
+  const encoder = new TextEncoder();
+  bus.subscribe(`${subject}.>`, (message) => {
+    if (message.headers["litefaas-from"] === self) return;
+    try {
+      store.append(JSON.parse(decoder.decode(message.data)) as LogLine);
+    } catch {
+      // not a line of ours: nothing to keep
+    }
+  });
+  return {
+    append(line) {
+      store.append(line);
+      void bus
+        .publish(
+          `${subject}.${line.project}.${line.function}`,
+          encoder.encode(JSON.stringify(line)),
+          { "litefaas-from": self },
+        )
+        .catch(() => undefined); // kept here at least; the others miss a line
+    },
+    tail: (project, fn, limit) => store.tail(project, fn, limit),
+    follow: (project, fn, onLine) => store.follow(project, fn, onLine),
+  };
 }

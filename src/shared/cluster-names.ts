@@ -20,6 +20,8 @@ export class ClusterNames {
   readonly queueStream: string;
   /** Where gateways tell each other what their rate limits admitted. */
   readonly limitsSubject: string;
+  /** Function log lines, `<cluster>.logs.<project>.<function>`, for every process's store. */
+  readonly logsSubject: string;
 
   constructor(readonly cluster: string = DEFAULT_CLUSTER) {
     if (!CLUSTER_NAME.test(cluster)) {
@@ -30,6 +32,7 @@ export class ClusterNames {
     this.queuePrefix = cluster;
     this.queueStream = `${cluster.toUpperCase()}_QUEUE`;
     this.limitsSubject = `${cluster}.gateway.limits`;
+    this.logsSubject = `${cluster}.logs`;
   }
 
   get isDefault(): boolean {

@@ -53,6 +53,14 @@ export const catalog = {
     kind: "user",
     title: "The function has no handler for this kind of invocation",
   },
+  // between gateways and workers
+  NO_WORKERS: { status: 503, kind: "system", title: "No worker is serving invocations" },
+  CLUSTER_BUSY: { status: 503, kind: "system", title: "Every worker is at its capacity" },
+  WORKER_LOST: {
+    status: 502,
+    kind: "system",
+    title: "The worker running the invocation went away",
+  },
   // admin API and deploy
   UNAUTHORIZED: { status: 401, kind: "user", title: "Missing or invalid admin token" },
   NOT_FOUND: { status: 404, kind: "user", title: "Not found" },

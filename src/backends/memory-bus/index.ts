@@ -1,5 +1,6 @@
 // bus port in process: subject matching as NATS does it ("*" one token, ">" the rest), queue
-// groups served round-robin. Delivery is asynchronous, like a network bus.
+// groups served round-robin, replies and "no responders" as NATS has them. Delivery is
+// asynchronous, like a network bus.
 import type { BusMessage, BusPort, Subscription } from "../../ports/bus.js";
 
 interface Subscriber {
@@ -21,24 +22,44 @@ export function matchesSubject(pattern: string[], subject: string[]): boolean {
 export function createMemoryBus(): BusPort {
   const subscribers = new Set<Subscriber>();
   const rotation = new Map<string, number>();
+  let inboxes = 0;
   let closed = false;
 
+  /** Hands `message` to its subscribers; false when it has none. */
+  const deliver = (message: BusMessage): boolean => {
+    const tokens = message.subject.split(".");
+    const groups = new Map<string, Subscriber[]>();
+    let reached = false;
+    for (const s of subscribers) {
+      if (!matchesSubject(s.tokens, tokens)) continue;
+      reached = true;
+      if (s.queue === undefined) queueMicrotask(() => s.onMessage(message));
+      else groups.set(s.queue, [...(groups.get(s.queue) ?? []), s]);
+    }
+    for (const [queue, members] of groups) {
+      const next = (rotation.get(queue) ?? 0) % members.length;
+      rotation.set(queue, next + 1);
+      const member = members[next];
+      if (member !== undefined) queueMicrotask(() => member.onMessage(message));
+    }
+    return reached;
+  };
+
   return {
-    publish(subject, data, headers = {}) {
+    publish(subject, data, headers = {}, options = {}) {
       if (closed) return Promise.reject(new Error("the bus is closed"));
-      const tokens = subject.split(".");
-      const message: BusMessage = { subject, data, headers };
-      const groups = new Map<string, Subscriber[]>();
-      for (const s of subscribers) {
-        if (!matchesSubject(s.tokens, tokens)) continue;
-        if (s.queue === undefined) queueMicrotask(() => s.onMessage(message));
-        else groups.set(s.queue, [...(groups.get(s.queue) ?? []), s]);
-      }
-      for (const [queue, members] of groups) {
-        const next = (rotation.get(queue) ?? 0) % members.length;
-        rotation.set(queue, next + 1);
-        const member = members[next];
-        if (member !== undefined) queueMicrotask(() => member.onMessage(message));
+      // names arrive lower-cased, as from NATS
+      const lower: Record<string, string> = {};
+      for (const [name, value] of Object.entries(headers)) lower[name.toLowerCase()] = value;
+      const message: BusMessage = { subject, data, headers: lower };
+      if (options.reply !== undefined) message.reply = options.reply;
+      if (!deliver(message) && options.reply !== undefined) {
+        deliver({
+          subject: options.reply,
+          data: new Uint8Array(0),
+          headers: {},
+          noResponders: true,
+        });
       }
       return Promise.resolve();
     },
@@ -51,6 +72,7 @@ export function createMemoryBus(): BusPort {
       subscribers.add(subscriber);
       return { unsubscribe: () => subscribers.delete(subscriber) };
     },
+    inbox: () => `_INBOX.memory.${++inboxes}`,
     close() {
       closed = true;
       subscribers.clear();

@@ -69,6 +69,14 @@ export class SqlError extends Error {
   }
 }
 
+/** The database cannot be reached now (the server is down or unreachable): retry later. */
+export class SqlUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "SqlUnavailableError";
+  }
+}
+
 export class SqlTimeoutError extends Error {
   constructor(readonly timeoutMs: number) {
     super(`the query was cancelled after ${timeoutMs} ms`);

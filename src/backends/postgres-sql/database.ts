@@ -8,6 +8,7 @@ import pg from "pg";
 import {
   SqlError,
   SqlTimeoutError,
+  SqlUnavailableError,
   type SqlDatabase,
   type SqlMigration,
   type SqlResult,
@@ -16,6 +17,7 @@ import {
   type SqlValue,
 } from "../../ports/sql.js";
 import { checkStatement, splitScript, translatePlaceholders } from "./statements.js";
+import { asUnavailable } from "./unavailable.js";
 import { toPostgres } from "./values.js";
 
 const WRITES = new Set(["INSERT", "UPDATE", "DELETE", "MERGE"]);
@@ -139,13 +141,21 @@ export function ownerDatabase(
   schema: string,
   pool: pg.Pool,
   terminate: Terminate,
+  /** host:port, for the message when the server cannot be reached. */
+  server = "the server",
 ): SqlDatabase {
   async function withSession<T>(
     options: SqlRunOptions | undefined,
     work: (session: Session) => Promise<T>,
   ): Promise<T> {
     const deadline = deadlineOf(options);
-    const session: Session = { client: await pool.connect(), deadline, broken: false };
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (error) {
+      throw asUnavailable(error, server);
+    }
+    const session: Session = { client, deadline, broken: false };
     let terminated = false;
     const backstop =
       deadline === undefined
@@ -166,6 +176,8 @@ export function ownerDatabase(
         error instanceof SqlTimeoutError;
       if (!engines) session.broken = true;
       if (terminated && deadline !== undefined) throw new SqlTimeoutError(deadline.timeoutMs);
+      const unavailable = asUnavailable(error, server);
+      if (unavailable instanceof SqlUnavailableError) throw unavailable;
       throw asSqlError(error, deadline);
     } finally {
       clearTimeout(backstop);

@@ -12,6 +12,7 @@ import pg from "pg";
 import { SQL_OWNER, type SqlDatabase, type SqlPort } from "../../ports/sql.js";
 import { dropAccount, ensureAccount, prepareServer, type Account } from "./accounts.js";
 import { ownerDatabase } from "./database.js";
+import { asUnavailable, serverOf } from "./unavailable.js";
 import { typeParsers } from "./values.js";
 
 export interface PostgresSqlOptions {
@@ -81,7 +82,10 @@ export async function openPostgresSql(options: PostgresSqlOptions): Promise<SqlP
         [pid, account.role],
       );
     };
-    return { pool, db: ownerDatabase(owner, account.schema, pool, terminate) };
+    return {
+      pool,
+      db: ownerDatabase(owner, account.schema, pool, terminate, serverOf(options.url)),
+    };
   }
 
   async function closePool(owner: string): Promise<void> {
@@ -102,7 +106,11 @@ export async function openPostgresSql(options: PostgresSqlOptions): Promise<SqlP
         // a failure is not cached: the next call tries again
         void opening.catch(() => pools.delete(owner));
       }
-      return (await opening).db;
+      try {
+        return (await opening).db;
+      } catch (error) {
+        throw asUnavailable(error, serverOf(options.url));
+      }
     },
     async dropDatabase(owner) {
       if (!SQL_OWNER.test(owner))

@@ -1,9 +1,11 @@
 // env.sql's host half: the function's own database and nothing else; the database is chosen by
 // the platform from the function's identity. Engine errors reach the function as SqlError with
-// the engine's message; a statement running past the function's timeout is cancelled.
+// the engine's message; a statement running past the function's timeout is cancelled; a server
+// that cannot be reached is SqlUnavailableError (retry later), never a platform fault.
 import {
   SqlError,
   SqlTimeoutError,
+  SqlUnavailableError,
   type SqlDatabase,
   type SqlResult,
   type SqlStatement,
@@ -49,6 +51,12 @@ export function createSqlHost(open: () => Promise<SqlDatabase>, timeoutMs: numbe
       return await run(args);
     } catch (error) {
       if (error instanceof SqlError) throw new BindingUserError("SqlError", error.message);
+      if (error instanceof SqlUnavailableError) {
+        throw new BindingUserError(
+          "SqlUnavailableError",
+          `the function's SQL database cannot be reached now (${error.message}); the platform reconnects by itself: retry later`,
+        );
+      }
       if (error instanceof SqlTimeoutError) {
         throw new BindingUserError(
           "SqlTimeoutError",

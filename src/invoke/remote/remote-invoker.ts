@@ -30,6 +30,8 @@ export interface RemoteInvokerOptions {
   resolve(project: string, name: string): FunctionVersion | undefined;
   /** How long to keep trying while every worker is busy or none is there (default 2 s). */
   queueForMs?: number;
+  /** Invocations waiting for a worker at once, at most; more are refused at once (default 1024). */
+  maxWaiting?: number;
 }
 
 /** No word from a worker for this long: it has gone. */
@@ -57,6 +59,8 @@ interface Call {
 export function createRemoteInvoker(options: RemoteInvokerOptions): Invoker {
   const { bus } = options;
   const queueForMs = options.queueForMs ?? 2_000;
+  const maxWaiting = options.maxWaiting ?? 1024;
+  let waitingForWorker = 0;
   // every try's answers come to <base>.<token> through one subscription, and one sweep finds the
   // tries whose worker went quiet: nothing per invocation goes to the NATS server but frames
   const base = bus.inbox();
@@ -219,20 +223,31 @@ export function createRemoteInvoker(options: RemoteInvokerOptions): Invoker {
       const giveUpAt = Date.now() + queueForMs;
       const safe = request.method === "GET" || request.method === "HEAD";
       let rerun = false;
-      for (let tries = 0; ; tries++) {
-        try {
-          return await attempt(fn, request);
-        } catch (error) {
-          if (!(error instanceof TryAgain)) throw error;
-          if (error.why === "lost") {
-            if (!safe || rerun) throw lost();
-            rerun = true; // nothing was sent yet, and running it again is safe: once, elsewhere
-            continue;
+      let counted = false;
+      try {
+        for (let tries = 0; ; tries++) {
+          try {
+            return await attempt(fn, request);
+          } catch (error) {
+            if (!(error instanceof TryAgain)) throw error;
+            if (error.why === "lost") {
+              if (!safe || rerun) throw lost();
+              rerun = true; // nothing was sent yet, and running it again is safe: once, elsewhere
+              continue;
+            }
+            // busy or none: wait, bounded in time and in how many wait at once, so a full
+            // cluster cannot fill the gateway's memory
+            if (!counted) {
+              if (waitingForWorker >= maxWaiting) throw full(error.why);
+              counted = true;
+              waitingForWorker++;
+            }
+            if (Date.now() >= giveUpAt) throw full(error.why);
+            await new Promise((wake) => setTimeout(wake, Math.min(100, 2 ** tries)));
           }
-          if (Date.now() >= giveUpAt) throw full(error.why);
-          // busy or none: a little later, and a little later again
-          await new Promise((wake) => setTimeout(wake, Math.min(100, 2 ** tries)));
         }
+      } finally {
+        if (counted) waitingForWorker--;
       }
     },
   };

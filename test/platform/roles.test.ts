@@ -12,6 +12,7 @@ import { after, before, it } from "node:test";
 import { removeCluster, testCluster } from "../kit/cluster.js";
 import { eventuallyValue } from "../kit/eventually.js";
 import { errorCode, startPlatform, type Platform } from "../kit/platform.js";
+import { connect } from "../kit/websocket-client.js";
 import { describeWith, natsService } from "../kit/services.js";
 
 const nats = await natsService();
@@ -153,6 +154,34 @@ describeWith(nats, "roles: gateway, workers and control as separate processes", 
       const logs = await control.cli(["logs", `${project}/echo`]);
       return logs.stdout.includes("echoed 6 bytes") ? true : undefined;
     });
+  });
+
+  it("carries a WebSocket between the client at the gateway and the function on a worker", async () => {
+    const deployed = await control.deploy("sockets");
+    assert.equal(deployed.code, 0, deployed.stderr);
+    const ws = gateway.url.replace("http://", "ws://");
+    const client = await eventuallyValue("the WebSocket to open", () =>
+      connect(`${ws}/fn/sockets/chat/room`).catch(() => undefined),
+    );
+    assert.equal(await client.next(), "hello /room");
+    client.ws.send("hi");
+    assert.equal(await client.next(), "echo: hi");
+    client.ws.send(Buffer.from([0, 1, 255]));
+    assert.deepEqual([...((await client.next()) as Buffer)], [0, 1, 255]);
+    // the function closes: the client sees its code and reason
+    client.ws.send("close");
+    assert.deepEqual(await client.closed, { code: 4000, reason: "asked to" });
+    // the client closes: the function on the worker hears it
+    const second = await connect(`${ws}/fn/sockets/chat/other`);
+    assert.equal(await second.next(), "hello /other");
+    second.ws.close(4321, "bye");
+    await second.closed;
+    const state = await eventuallyValue("the function to record the client's close", async () => {
+      const response = await gateway.fetch("/fn/sockets/chat/state");
+      const body = (await response.json()) as { closed: { code?: number } | null };
+      return body.closed?.code === 4321 ? body : undefined;
+    });
+    assert.equal(state.closed?.code, 4321);
   });
 
   it("answers 503 NO_WORKERS with Retry-After when the cluster has no worker", async () => {

@@ -13,10 +13,15 @@
 //   data          the next piece of the body
 //   end           the body is complete
 //   error         the invocation failed (an error of the catalog)
+//   ws            after a head with `webSocket`: a message from the function to the client
+//   ws-close      the function closed the WebSocket
 // gateway → the worker's control subject:
 //   body          the next piece of the request body
 //   credit        the gateway took `n` more pieces of the response: the worker may send n more
 //   cancel        the client went away
+//   ws            a message from the client to the function
+//   ws-close      the client closed the WebSocket
+//   alive         the gateway still holds the client's WebSocket (every ALIVE_MS)
 
 /** Pieces of a body in one frame, at most: well under NATS's default 1 MiB message limit. */
 export const PIECE_BYTES = 256 * 1024;
@@ -24,6 +29,8 @@ export const PIECE_BYTES = 256 * 1024;
 export const WINDOW = 8;
 /** How often a worker says it is still working on an invocation. */
 export const ALIVE_MS = 1_000;
+/** No word from the other side for this long: it has gone. */
+export const SILENCE_MS = 3 * ALIVE_MS;
 
 export interface InvokeHead {
   t: "invoke";
@@ -50,12 +57,35 @@ export type WorkerFrame =
       headers: string[];
       coldStart: boolean;
       end: boolean;
+      /** A 101: the function accepted a WebSocket, whose messages follow as ws frames. */
+      webSocket?: true;
     }
   | { t: "data" }
   | { t: "end" }
-  | { t: "error"; code: string; message: string; fix?: string };
+  | { t: "error"; code: string; message: string; fix?: string }
+  | SocketFrame;
 
-export type ControlFrame = { t: "body" } | { t: "credit"; n: number } | { t: "cancel" };
+/** A WebSocket message (payload: its bytes; text as UTF-8) or its close, either way. */
+export type SocketFrame =
+  { t: "ws"; binary: boolean } | { t: "ws-close"; code: number; reason: string };
+
+export type ControlFrame =
+  { t: "body" } | { t: "credit"; n: number } | { t: "cancel" } | { t: "alive" } | SocketFrame;
+
+const text = new TextDecoder();
+const bytes = new TextEncoder();
+
+/** A WebSocket message as a frame. */
+export function socketMessage(data: string | Uint8Array): [SocketFrame, Uint8Array] {
+  return typeof data === "string"
+    ? [{ t: "ws", binary: false }, bytes.encode(data)]
+    : [{ t: "ws", binary: true }, data];
+}
+
+/** A ws frame's message as the other side gives it on. */
+export function messageOf(frame: { binary: boolean }, payload: Uint8Array): string | Uint8Array {
+  return frame.binary ? payload.slice() : text.decode(payload);
+}
 
 export type Head = InvokeHead | WorkerFrame | ControlFrame;
 

@@ -2,17 +2,20 @@
 // queue group, runs it through the local invoker, and streams the answer back. At capacity it
 // says "busy" at once, so the gateway tries another worker instead of waiting behind this one.
 import type { BusMessage, BusPort } from "../../ports/bus.js";
-import type { FunctionVersion, InvocationRequest } from "../../runtimes/types.js";
+import type { FunctionSocket, FunctionVersion, InvocationRequest } from "../../runtimes/types.js";
 import { LitefaasError } from "../../shared/errors.js";
 import type { Invoker } from "../index.js";
 import {
   ALIVE_MS,
+  SILENCE_MS,
   WINDOW,
   WORKERS,
   decodeFrame,
   encodeFrame,
+  messageOf,
   pieces,
   rpcWildcard,
+  socketMessage,
   type ControlFrame,
   type InvokeHead,
   type WorkerFrame,
@@ -58,8 +61,12 @@ export function serveInvocations(deps: InvocationServerDeps): InvocationServer {
   const controlSubscription = bus.subscribe(`${base}.*`, (m) => {
     controls.get(m.subject.slice(base.length + 1))?.(m);
   });
+  // WebSockets held open here for a gateway, and when that gateway was last heard of
+  const sockets = new Map<string, { heard: number; lost(): void }>();
   const ticker = setInterval(() => {
     for (const [control, reply] of working) send(reply, { t: "alive", control });
+    const now = Date.now();
+    for (const socket of sockets.values()) if (now - socket.heard > SILENCE_MS) socket.lost();
   }, ALIVE_MS);
   ticker.unref();
 
@@ -80,16 +87,23 @@ export function serveInvocations(deps: InvocationServerDeps): InvocationServer {
       sourceIp: head.sourceIp,
       cancel: { onCancel: undefined },
     };
+    let socket: { fn: FunctionSocket; closed(code: number, reason: string): void } | undefined;
     controls.set(token, (m) => {
       const frame = decodeFrame<ControlFrame>(m.data);
       if (frame === undefined) return;
-      if (frame.head.t === "body") {
+      const open = sockets.get(token);
+      if (open !== undefined) open.heard = Date.now();
+      const h = frame.head;
+      if (h.t === "body") {
         rest.push(frame.payload);
         received += frame.payload.length;
-      } else if (frame.head.t === "credit") credit += frame.head.n;
-      else {
+      } else if (h.t === "credit") credit += h.n;
+      else if (h.t === "ws") socket?.fn.deliver(messageOf(h, frame.payload));
+      else if (h.t === "ws-close") socket?.closed(h.code, h.reason);
+      else if (h.t === "cancel") {
         cancelled = true;
         request.cancel?.onCancel?.("client disconnected");
+        socket?.closed(1006, "");
       }
       wake?.();
     });
@@ -124,16 +138,6 @@ export function serveInvocations(deps: InvocationServerDeps): InvocationServer {
         );
       }
       const response = await deps.invoker.invoke(fn, request);
-      if (response.webSocket !== undefined) {
-        response.webSocket.closed(1011, "WebSockets are not carried between processes yet");
-        throw new LitefaasError(
-          "NO_HANDLER",
-          "a WebSocket accepted by a worker cannot reach a gateway in another process",
-          {
-            fix: "serve WebSocket functions from a process with both roles (--role gateway,worker or all)",
-          },
-        );
-      }
       const head0 = {
         t: "head",
         control,
@@ -141,6 +145,39 @@ export function serveInvocations(deps: InvocationServerDeps): InvocationServer {
         headers: response.headers,
         coldStart: response.coldStart,
       } as const;
+      const accepted = response.webSocket;
+      if (accepted !== undefined) {
+        // a WebSocket: messages both ways as frames until either side closes it
+        send(reply, { ...head0, end: false, webSocket: true });
+        await new Promise<void>((resolve) => {
+          let done = false;
+          const end = () => {
+            done = true;
+            sockets.delete(token);
+            resolve();
+          };
+          socket = {
+            fn: accepted,
+            closed(code, reason) {
+              if (done) return;
+              end();
+              accepted.closed(code, reason);
+            },
+          };
+          sockets.set(token, { heard: Date.now(), lost: () => socket?.closed(1006, "") });
+          accepted.attach({
+            send(data) {
+              if (!done) send(reply, ...socketMessage(data));
+            },
+            close(code, reason) {
+              if (done) return;
+              end();
+              send(reply, { t: "ws-close", code, reason });
+            },
+          });
+        });
+        return;
+      }
       const body = response.body;
       if (body === null || typeof body === "string" || body instanceof Uint8Array) {
         // whole already: sent at once (the function's memory held it anyway)

@@ -6,19 +6,24 @@
 // (GET and HEAD, before any of the answer was sent).
 import type { BusMessage, BusPort } from "../../ports/bus.js";
 import type {
+  FunctionSocket,
   FunctionVersion,
   InvocationRequest,
   InvocationResponse,
+  SocketPeer,
 } from "../../runtimes/types.js";
 import { LitefaasError, isErrorCode } from "../../shared/errors.js";
 import type { Invoker } from "../index.js";
 import {
   ALIVE_MS,
+  SILENCE_MS,
   WINDOW,
   decodeFrame,
   encodeFrame,
+  messageOf,
   pieces,
   rpcSubject,
+  socketMessage,
   type ControlFrame,
   type InvokeHead,
   type WorkerFrame,
@@ -33,9 +38,6 @@ export interface RemoteInvokerOptions {
   /** Invocations waiting for a worker at once, at most; more are refused at once (default 1024). */
   maxWaiting?: number;
 }
-
-/** No word from a worker for this long: it has gone. */
-const SILENCE_MS = 3 * ALIVE_MS;
 
 /**
  * Why one try ended without an answer: every worker busy, no worker at all, or the worker gone
@@ -67,9 +69,13 @@ export function createRemoteInvoker(options: RemoteInvokerOptions): Invoker {
   const calls = new Map<string, Call>();
   let tokens = 0;
   bus.subscribe(`${base}.*`, (m) => calls.get(m.subject.slice(base.length + 1))?.onFrame(m));
+  // WebSockets this gateway holds for a worker: it says every ALIVE_MS that it still does
+  const sockets = new Set<string>();
+  let sweeps = 0;
   setInterval(() => {
     const now = Date.now();
     for (const call of calls.values()) if (now - call.heard > SILENCE_MS) call.silent();
+    if (++sweeps % 2 === 0) for (const to of sockets) control(to, { t: "alive" });
   }, ALIVE_MS / 2).unref();
 
   const control = (to: string, frame: ControlFrame, payload?: Uint8Array) =>
@@ -144,9 +150,45 @@ export function createRemoteInvoker(options: RemoteInvokerOptions): Invoker {
         }),
       });
 
+      // a WebSocket the function accepted: the client's end, once the gateway attaches it
+      let peer: SocketPeer | undefined;
+      const early: Array<(p: SocketPeer) => void> = [];
+      const toClient = (deliver: (p: SocketPeer) => void) => {
+        if (peer === undefined) early.push(deliver);
+        else deliver(peer);
+      };
+      const socketClosed = () => {
+        if (worker !== undefined) sockets.delete(worker);
+        finish();
+      };
+      const socket = (at: string): FunctionSocket => {
+        sockets.add(at);
+        return {
+          attach(p) {
+            peer = p;
+            for (const deliver of early.splice(0)) deliver(p);
+          },
+          deliver(data) {
+            control(at, ...socketMessage(data));
+          },
+          closed(code, reason) {
+            if (!calls.has(token)) return;
+            control(at, { t: "ws-close", code, reason });
+            socketClosed();
+          },
+        };
+      };
+
       calls.set(token, {
         heard: Date.now(),
-        silent: () => fail(started ? lost() : new TryAgain("lost")),
+        silent() {
+          if (worker !== undefined && sockets.has(worker)) {
+            toClient((p) => p.close(1011, "the worker went away"));
+            socketClosed();
+            return;
+          }
+          fail(started ? lost() : new TryAgain("lost"));
+        },
         onFrame(m) {
           if (m.noResponders === true) {
             fail(new TryAgain("none"));
@@ -170,6 +212,16 @@ export function createRemoteInvoker(options: RemoteInvokerOptions): Invoker {
             case "head":
               meet(h.control);
               started = true;
+              if (h.webSocket === true) {
+                resolve({
+                  status: h.status,
+                  headers: h.headers,
+                  body: null,
+                  coldStart: h.coldStart,
+                  webSocket: socket(h.control),
+                });
+                return;
+              }
               if (h.end) {
                 finish();
                 resolve({
@@ -195,6 +247,13 @@ export function createRemoteInvoker(options: RemoteInvokerOptions): Invoker {
               ended = true;
               finish();
               push(null);
+              return;
+            case "ws":
+              toClient((p) => p.send(messageOf(h, payload)));
+              return;
+            case "ws-close":
+              toClient((p) => p.close(h.code, h.reason));
+              socketClosed();
               return;
             case "error":
               fail(

@@ -27,6 +27,8 @@ export interface ClusterSetup {
   single: WrkResult;
   /** CPU ms per request of each process under load, by role. */
   cpuPerRequestMs: Record<string, number>;
+  /** From the deploy call's start to the gateway serving the new version (ms), five deploys. */
+  deployToServedMs: number[];
 }
 
 export interface ClusterFigures {
@@ -62,14 +64,14 @@ function localNatsServer(): number | undefined {
   }
 }
 
-async function deployHello(control: Proc, token: string): Promise<void> {
+async function deployHello(control: Proc, token: string, code = HELLO): Promise<void> {
   const project = await mkdtemp(join(tmpdir(), "litefaas-bench-hello-"));
   try {
     await writeFile(
       join(project, "litefaas.yaml"),
       "project: bench\nfunctions:\n  hello:\n    main: hello.js\n",
     );
-    await writeFile(join(project, "hello.js"), HELLO);
+    await writeFile(join(project, "hello.js"), code);
     await deployTo(control.url, token, project);
   } finally {
     await rm(project, { recursive: true, force: true });
@@ -112,7 +114,16 @@ async function measure(
     if (natsPid !== undefined)
       cpuPerRequestMs["nats-server"] = (cpuMs(natsPid) - natsBefore) / requests;
     const single = await wrk(url, duration, 1);
-    return { setup, loaded, single, cpuPerRequestMs };
+    // a deploy through control, until the gateway answers with the new version
+    const deployToServedMs: number[] = [];
+    for (let v = 2; v <= 6; v++) {
+      const text = `version ${v}`;
+      const started = performance.now();
+      await deployHello(control, token, HELLO.replace("Hello, world!", text));
+      while ((await (await fetch(url)).text()) !== text) await new Promise((r) => setTimeout(r, 2));
+      deployToServedMs.push(performance.now() - started);
+    }
+    return { setup, loaded, single, cpuPerRequestMs, deployToServedMs };
   } finally {
     for (const p of procs.reverse()) await p.stop();
     await removeCluster(natsUrl, cluster);

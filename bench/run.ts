@@ -225,7 +225,14 @@ async function main() {
             .map(([role, ms]) => `${role} ${ms.toFixed(3)}`)
             .join(", "),
         ]),
-      ])}\nthe NATS hop adds ${c.hopP50Ms.toFixed(3)} ms at p50 (target ≤ 0.5 ms)\n`,
+      ])}\nthe NATS hop adds ${c.hopP50Ms.toFixed(3)} ms at p50 (target ≤ 0.5 ms)\n` +
+        c.setups
+          .map(
+            (s) =>
+              `${s.setup}: a deploy through control serves at the gateway in ${s.deployToServedMs.map((ms) => ms.toFixed(0)).join(", ")} ms (target ≤ 1 s)`,
+          )
+          .join("\n") +
+        "\n",
     );
   }
   if (wanted("processes")) {

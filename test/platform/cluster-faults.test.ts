@@ -2,14 +2,14 @@
 // of the test's own, which it can restart: a gateway killed, a worker drained with SIGTERM, a
 // redeploy under load, the NATS server restarted, and a worker cut off from NATS and let back.
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, it } from "node:test";
 import { eventuallyValue } from "../kit/eventually.js";
 import { OwnServer, ownServerCheck } from "../kit/nats-server.js";
-import { errorCode, startPlatform, type Platform } from "../kit/platform.js";
+import { startCluster, type TestCluster } from "../kit/cluster.js";
+import { errorCode, type Platform } from "../kit/platform.js";
 import { describeWith, natsService } from "../kit/services.js";
 import { startTcpProxy, type TcpProxy } from "../kit/tcp-proxy.js";
 
@@ -26,20 +26,14 @@ const FUNCTION = (version: string) => `export default {
 `;
 
 describeWith(nats, "cluster faults", () => {
-  const token = `lf_${randomBytes(24).toString("base64url")}`;
   const project = `f${Date.now().toString(36)}`;
   let server: OwnServer;
   let proxy: TcpProxy;
   let dir: string;
+  let cluster: TestCluster;
   let control: Platform;
   let gateways: [Platform, Platform];
   let steady: Platform;
-  let cutOff: Platform;
-  const as = (role: string, url: string) =>
-    startPlatform({
-      args: ["--nats", url, "--cluster", "faults", "--role", role],
-      env: { LITEFAAS_ADMIN_TOKEN: token },
-    });
   const path = (query = "") => `/fn/${project}/hello${query}`;
   const deploy = async (version: string) => {
     await writeFile(join(dir, "hello.js"), FUNCTION(version));
@@ -60,20 +54,24 @@ describeWith(nats, "cluster faults", () => {
       join(dir, "litefaas.yaml"),
       `project: ${project}\nfunctions:\n  hello:\n    main: hello.js\n    limits: { timeout: 30s }\n`,
     );
-    control = await as("control", server.url);
-    const [a, b, w1, w2] = await Promise.all([
-      as("gateway", server.url),
-      as("gateway", server.url),
-      as("worker", server.url),
-      as("worker", `nats://127.0.0.1:${proxy.port}`),
-    ]);
+    // the second worker reaches NATS through the proxy, which the partition test cuts
+    cluster = await startCluster({
+      nats: server.url,
+      gateways: 2,
+      workers: 2,
+      workerNats: (i) => (i === 1 ? `nats://127.0.0.1:${proxy.port}` : server.url),
+    });
+    control = cluster.control;
+    const [a, b] = cluster.gateways as [Platform, Platform];
     gateways = [a, b];
-    [steady, cutOff] = [w1, w2];
+    steady = cluster.workers[0] as Platform; // the other is the one behind the proxy
     await deploy("v1");
     await serves(b, "v1");
   });
   after(async () => {
-    await Promise.all([control, ...gateways, steady, cutOff].map((p) => p.dispose()));
+    // the processes restarted along the way, then everything the kit started
+    await Promise.all([...gateways, steady].map((p) => p.dispose()));
+    await cluster.dispose();
     await proxy.close();
     await server.remove();
     await rm(dir, { recursive: true, force: true });

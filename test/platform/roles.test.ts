@@ -9,7 +9,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, it } from "node:test";
-import { removeCluster, testCluster } from "../kit/cluster.js";
+import { startCluster, type TestCluster } from "../kit/cluster.js";
 import { eventuallyValue } from "../kit/eventually.js";
 import { errorCode, startPlatform, type Platform } from "../kit/platform.js";
 import { connect } from "../kit/websocket-client.js";
@@ -52,20 +52,14 @@ const ECHO = `export default {
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 
 describeWith(nats, "roles: gateway, workers and control as separate processes", () => {
-  const cluster = testCluster();
-  const lonely = testCluster();
-  const token = `lf_${randomBytes(24).toString("base64url")}`;
   const project = `r${Date.now().toString(36)}`;
   let dir: string;
+  let cluster: TestCluster;
   let control: Platform;
   let gateway: Platform;
   let workers: Platform[];
+  /** A gateway with control and no worker anywhere in its cluster. */
   let alone: Platform;
-  const as = (role: string, name = cluster, extra: string[] = []) =>
-    startPlatform({
-      args: ["--nats", nats.url, "--cluster", name, "--role", role, ...extra],
-      env: { LITEFAAS_ADMIN_TOKEN: token },
-    });
   const fn = (path: string) => `/fn/${project}/echo${path}`;
 
   before(async () => {
@@ -75,26 +69,23 @@ describeWith(nats, "roles: gateway, workers and control as separate processes", 
       `project: ${project}\nfunctions:\n  echo:\n    main: echo.js\n    limits: { timeout: 30s }\n`,
     );
     await writeFile(join(dir, "echo.js"), ECHO);
-    [control, gateway, alone, ...workers] = await Promise.all([
-      as("control"),
-      as("gateway"),
-      as("gateway,control", lonely),
-      as("worker"),
-      as("worker"),
+    [cluster, alone] = await Promise.all([
+      startCluster({ nats: nats.url, gateways: 1, workers: 2 }),
+      startPlatform({ args: ["--nats", nats.url, "--role", "gateway,control"] }),
     ]);
+    ({ control, workers } = cluster);
+    gateway = cluster.gateways[0] as Platform;
     const deployed = await control.deploy(dir);
     assert.equal(deployed.code, 0, deployed.stderr);
   });
   after(async () => {
-    await Promise.all([control, gateway, alone, ...workers].map((p) => p.dispose()));
-    await removeCluster(nats.url, cluster);
-    await removeCluster(nats.url, lonely);
+    await Promise.all([cluster.dispose(), alone.dispose()]);
     await rm(dir, { recursive: true, force: true });
   });
 
   it("answers only for its roles, and says where to go for the rest", async () => {
     const admin = await gateway.fetch("/admin/v1/functions", {
-      headers: { authorization: `Bearer ${token}` },
+      headers: { authorization: `Bearer ${cluster.token}` },
     });
     assert.equal(admin.status, 404);
     assert.match(await admin.text(), /no control role/);
@@ -193,11 +184,19 @@ describeWith(nats, "roles: gateway, workers and control as separate processes", 
     assert.equal(response.headers.get("retry-after"), "1");
   });
 
-  it("fails what a killed worker was running (a POST: 502) and serves on from the other", async () => {
+  it("fails what a killed worker was running (a POST: 502; with an Idempotency-Key it runs again) and serves on", async () => {
     const [doomed, survivor] = workers as [Platform, Platform];
     // one slow POST per worker at least: the queue group spreads six of them over both
     const slow = Array.from({ length: 6 }, () =>
       gateway.fetch(fn("/slow?ms=3000"), { method: "POST", body: "x" }),
+    );
+    // the same with an Idempotency-Key: safe to run again, so run again on the other worker
+    const keyed = Array.from({ length: 6 }, (_, i) =>
+      gateway.fetch(fn("/slow?ms=3000"), {
+        method: "POST",
+        body: "x",
+        headers: { "idempotency-key": `k${i}` },
+      }),
     );
     await new Promise((resolve) => setTimeout(resolve, 700));
     await doomed.stop("SIGKILL");
@@ -211,6 +210,10 @@ describeWith(nats, "roles: gateway, workers and control as separate processes", 
       answers.every((r) => r.status === 200 || r.status === 502),
       codes.join(" "),
     );
+    assert.deepEqual(
+      (await Promise.all(keyed)).map((r) => r.status),
+      [200, 200, 200, 200, 200, 200],
+    );
     // from now on everything is served, by the one left
     for (let i = 0; i < 20; i++) {
       const response = await gateway.fetch(fn("/"), { method: "POST", body: String(i) });
@@ -220,19 +223,15 @@ describeWith(nats, "roles: gateway, workers and control as separate processes", 
   });
 
   it("answers 503 CLUSTER_BUSY with Retry-After when every worker is at its capacity", async () => {
-    const tight = await as("worker", cluster, ["--capacity", "1"]);
-    try {
-      // the survivor of the test above is busy with one slow call; so is the tight one
-      await workers[1]?.stop("SIGKILL");
-      const first = gateway.fetch(fn("/slow?ms=5000"), { method: "POST", body: "a" });
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      const second = await gateway.fetch(fn("/slow?ms=10"), { method: "POST", body: "b" });
-      assert.equal(second.status, 503, await second.clone().text());
-      assert.equal(await errorCode(second), "CLUSTER_BUSY");
-      assert.equal(second.headers.get("retry-after"), "1");
-      assert.equal((await first).status, 200);
-    } finally {
-      await tight.dispose();
-    }
+    // one worker left, which takes one invocation at a time (the kit stops it with the cluster)
+    await cluster.start("worker", ["--capacity", "1"]);
+    await workers[1]?.stop("SIGKILL");
+    const first = gateway.fetch(fn("/slow?ms=5000"), { method: "POST", body: "a" });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const second = await gateway.fetch(fn("/slow?ms=10"), { method: "POST", body: "b" });
+    assert.equal(second.status, 503, await second.clone().text());
+    assert.equal(await errorCode(second), "CLUSTER_BUSY");
+    assert.equal(second.headers.get("retry-after"), "1");
+    assert.equal((await first).status, 200);
   });
 });

@@ -3,7 +3,7 @@
 // (the group picks one at random); with every worker full, or none there, tries go on for a
 // bounded time and then the answer is 503 with Retry-After. A worker that stops saying it is
 // alive has gone: its invocation fails with 502, or is tried again elsewhere when that is safe
-// (GET and HEAD, before any of the answer was sent).
+// (GET, HEAD, or a request with an Idempotency-Key, before any of the answer was sent).
 import type { BusMessage, BusPort } from "../../ports/bus.js";
 import type {
   FunctionSocket,
@@ -280,7 +280,7 @@ export function createRemoteInvoker(options: RemoteInvokerOptions): Invoker {
     resolve: (project, name) => options.resolve(project, name),
     async invoke(fn, request) {
       const giveUpAt = Date.now() + queueForMs;
-      const safe = request.method === "GET" || request.method === "HEAD";
+      const safe = request.method === "GET" || request.method === "HEAD" || idempotent(request);
       let rerun = false;
       let counted = false;
       try {
@@ -312,9 +312,16 @@ export function createRemoteInvoker(options: RemoteInvokerOptions): Invoker {
   };
 }
 
+/** A request the client marked safe to repeat with an Idempotency-Key header. */
+function idempotent(request: InvocationRequest): boolean {
+  for (let i = 0; i < request.headers.length; i += 2)
+    if (request.headers[i]?.toLowerCase() === "idempotency-key") return true;
+  return false;
+}
+
 function lost(): LitefaasError {
   return new LitefaasError("WORKER_LOST", "the worker running this invocation went away", {
-    fix: "retry the request; GET and HEAD are retried on another worker when nothing was sent yet",
+    fix: "retry the request; GET, HEAD and requests with an Idempotency-Key header are retried on another worker when nothing was sent yet",
   });
 }
 

@@ -39,6 +39,7 @@ import { openTriggers } from "../triggers/index.js";
 import { ClusterNames } from "../shared/cluster-names.js";
 import { LitefaasError } from "../shared/errors.js";
 import type { NodeConfig } from "./config.js";
+import { importLocalState } from "./import-local-state.js";
 
 /** How long an operator's SQL query may run. */
 const ADMIN_SQL_TIMEOUT_MS = 30_000;
@@ -82,6 +83,10 @@ export async function startNode(
   ): Promise<void> => {
     await queue.publish({ subject: names.projectSubject(project, subject), data, headers });
   };
+  if (nats !== undefined) {
+    const imported = await importLocalState({ dataDir: config.dataDir, kv, blobs, names });
+    if (imported !== undefined) say(imported);
+  }
   const store = await LogStore.open(join(config.dataDir, "logs"));
   // on NATS, every process's function logs reach every process's store (logs -f anywhere)
   const logs = nats === undefined ? store : shareLogs(store, bus, names.logsSubject);

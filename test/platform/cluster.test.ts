@@ -143,6 +143,57 @@ describeWith(nats, "one cluster, two processes", () => {
   });
 });
 
+describeWith(nats, "from one machine to a cluster", () => {
+  it("brings the functions, keys and artifacts of a data directory that ran alone onto NATS", async () => {
+    const cluster = testCluster();
+    const project = `m${Date.now().toString(36)}`;
+    const dir = await mkdtemp(join(tmpdir(), "litefaas-move-"));
+    let platform = await startPlatform();
+    try {
+      await writeProject(dir, project, "alone");
+      const deployed = await platform.deploy(dir);
+      assert.equal(deployed.code, 0, deployed.stderr);
+      const created = await platform.cli(["keys", "create", project, "--json"]);
+      assert.equal(created.code, 0, created.stderr);
+      const { key } = JSON.parse(created.stdout) as { key: string };
+      await platform.stop();
+
+      platform = await startPlatform({
+        dataDir: platform.dataDir,
+        args: ["--nats", nats.url, "--cluster", cluster],
+      });
+      assert.match(
+        platform.output(),
+        /imported [1-9]\d* registry and key entries and [1-9]\d* artifacts/,
+      );
+      const greet = await platform.fetch(`/fn/${project}/greet`);
+      assert.equal(await greet.text(), "version alone");
+      const snake = await platform.fetch(`/fn/${project}/snake`);
+      assert.equal(await snake.text(), "python here");
+      const keyed = await platform.fetch("/keyed", { headers: { authorization: `Bearer ${key}` } });
+      assert.equal(keyed.status, 200);
+
+      // a second process of the cluster, with a data directory of its own, serves it all too
+      const other = await startPlatform({ args: ["--nats", nats.url, "--cluster", cluster] });
+      try {
+        const there = await other.fetch(`/fn/${project}/greet`);
+        assert.equal(await there.text(), "version alone");
+      } finally {
+        await other.dispose();
+      }
+      // imported once: a restart finds the cluster's state, not the local file
+      await platform.stop();
+      platform = await platform.restart();
+      assert.doesNotMatch(platform.output(), /imported/);
+      assert.equal(await (await platform.fetch(`/fn/${project}/greet`)).text(), "version alone");
+    } finally {
+      await platform.dispose();
+      await removeCluster(nats.url, cluster);
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("cluster names and admin tokens", () => {
   it("refuses a name that cannot be part of NATS and PostgreSQL names, saying what would", async () => {
     const refused = await runCli(["up", "--port", "0", "--cluster", "Prod_EU"]);

@@ -140,6 +140,49 @@ describe("remote invocations", () => {
     await server.close();
   });
 
+  it("carries WebSocket messages both ways, and closes both ends with 1001 when the worker stops", async () => {
+    const bus = createMemoryBus();
+    const heard: Array<string | Uint8Array> = [];
+    let functionClosed: [number, string] | undefined;
+    let toClient: ((data: string | Uint8Array) => void) | undefined;
+    const server = worker(bus, () =>
+      Promise.resolve({
+        status: 101,
+        headers: [],
+        body: null,
+        webSocket: {
+          attach(peer) {
+            toClient = (data) => peer.send(data);
+            peer.send("welcome");
+          },
+          deliver: (data) => heard.push(data),
+          closed: (code, reason) => (functionClosed = [code, reason]),
+        },
+      }),
+    );
+    const answer = await gatewayOn(bus).invoke(fn, request(null, "GET"));
+    assert.equal(answer.status, 101);
+    const socket = answer.webSocket;
+    assert.ok(socket !== undefined);
+    const received: Array<string | Uint8Array> = [];
+    let clientClosed: [number, string] | undefined;
+    socket.attach({
+      send: (data) => received.push(data),
+      close: (code, reason) => (clientClosed = [code, reason]),
+    });
+    socket.deliver("hi");
+    socket.deliver(new Uint8Array([7, 8]));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    toClient?.(new Uint8Array([9]));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual(received, ["welcome", new Uint8Array([9])]);
+    assert.deepEqual(heard, ["hi", new Uint8Array([7, 8])]);
+    await server.close();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual(clientClosed, [1001, "the worker is shutting down"]);
+    assert.deepEqual(functionClosed, [1001, "the worker is shutting down"]);
+  });
+
   it("answers NO_WORKERS when no worker serves, after trying for the bounded time", async () => {
     const started = Date.now();
     await assert.rejects(

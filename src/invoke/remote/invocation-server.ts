@@ -62,7 +62,7 @@ export function serveInvocations(deps: InvocationServerDeps): InvocationServer {
     controls.get(m.subject.slice(base.length + 1))?.(m);
   });
   // WebSockets held open here for a gateway, and when that gateway was last heard of
-  const sockets = new Map<string, { heard: number; lost(): void }>();
+  const sockets = new Map<string, { heard: number; lost(): void; shutdown(): void }>();
   const ticker = setInterval(() => {
     for (const [control, reply] of working) send(reply, { t: "alive", control });
     const now = Date.now();
@@ -164,7 +164,15 @@ export function serveInvocations(deps: InvocationServerDeps): InvocationServer {
               accepted.closed(code, reason);
             },
           };
-          sockets.set(token, { heard: Date.now(), lost: () => socket?.closed(1006, "") });
+          sockets.set(token, {
+            heard: Date.now(),
+            lost: () => socket?.closed(1006, ""),
+            // this worker stops: both ends hear 1001, as a gateway that stops says to its clients
+            shutdown() {
+              send(reply, { t: "ws-close", code: 1001, reason: "the worker is shutting down" });
+              socket?.closed(1001, "the worker is shutting down");
+            },
+          });
           accepted.attach({
             send(data) {
               if (!done) send(reply, ...socketMessage(data));
@@ -248,6 +256,7 @@ export function serveInvocations(deps: InvocationServerDeps): InvocationServer {
     async close() {
       closing = true;
       subscription.unsubscribe();
+      for (const socket of [...sockets.values()]) socket.shutdown();
       if (inflight > 0) await new Promise<void>((resolve) => idle.push(resolve));
       clearInterval(ticker);
       controlSubscription.unsubscribe();

@@ -358,8 +358,10 @@ export class Gateway {
 
   /** Why a process without the role for `url` does not answer it, or undefined when it does. */
   private elsewhere(url: string): LitefaasError | undefined {
-    const serves = this.options.serves ?? { functions: true, admin: true };
-    if (url === "/healthz") return undefined;
+    const serves = this.options.serves;
+    // a process with every role (the usual one) answers everything: nothing more on its hot path
+    if (serves === undefined || (serves.functions && serves.admin) || url === "/healthz")
+      return undefined;
     if (url.startsWith("/admin/")) {
       return serves.admin
         ? undefined

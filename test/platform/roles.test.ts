@@ -185,7 +185,7 @@ describeWith(nats, "roles: gateway, workers and control as separate processes", 
   });
 
   it("fails what a killed worker was running (a POST: 502; with an Idempotency-Key it runs again) and serves on", async () => {
-    const [doomed, survivor] = workers as [Platform, Platform];
+    const [doomed] = workers as [Platform, Platform];
     // one slow POST per worker at least: the queue group spreads six of them over both
     const slow = Array.from({ length: 6 }, () =>
       gateway.fetch(fn("/slow?ms=3000"), { method: "POST", body: "x" }),
@@ -219,7 +219,6 @@ describeWith(nats, "roles: gateway, workers and control as separate processes", 
       const response = await gateway.fetch(fn("/"), { method: "POST", body: String(i) });
       assert.equal(response.status, 200, await response.clone().text());
     }
-    assert.ok(survivor.output().length > 0);
   });
 
   it("answers 503 CLUSTER_BUSY with Retry-After when every worker is at its capacity", async () => {

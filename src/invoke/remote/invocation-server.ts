@@ -110,7 +110,10 @@ export function serveInvocations(deps: InvocationServerDeps): InvocationServer {
     /** Resolves at the next control frame (or after `ms`). */
     const nextControl = (ms: number) =>
       new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, ms);
+        const timer = setTimeout(() => {
+          wake = undefined;
+          resolve();
+        }, ms);
         wake = () => {
           clearTimeout(timer);
           wake = undefined;

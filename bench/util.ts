@@ -92,6 +92,7 @@ export async function removeCluster(natsUrl: string, cluster: string): Promise<v
       if (
         stream === queue ||
         stream === `${queue}_DLQ` ||
+        stream === `${cluster.toUpperCase()}_RECORDS` ||
         stream.startsWith(`KV_${cluster}_`) ||
         stream.startsWith(`OBJ_${cluster}_`)
       )

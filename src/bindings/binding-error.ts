@@ -9,7 +9,8 @@ export class BindingUserError extends Error {
 }
 
 /** One binding's host half: `op` with copied arguments, answering a copyable value. */
-export type BindingHost = (op: string, args: unknown[]) => Promise<unknown>;
+/** A binding's host half: an operation, its arguments, and the invocation that called it. */
+export type BindingHost = (op: string, args: unknown[], requestId?: string) => Promise<unknown>;
 
 export function invalid(message: string): BindingUserError {
   return new BindingUserError("TypeError", message);

@@ -22,6 +22,10 @@ export interface PlatformServices {
   sql: SqlPort;
   /** Where the function's bucket and database are, by name. */
   names: ClusterNames;
+  /** Told of every binding call as it settles (metrics, spans). */
+  onBindingCall?: (call: BindingCall) => void;
+  /** The traceparent a running invocation hands on, by its request id. */
+  traceparentOf?: (requestId: string) => string | undefined;
   /** Accept an event on a subject of a project (durably: it is on the queue when this resolves). */
   publish(
     project: string,
@@ -29,6 +33,20 @@ export interface PlatformServices {
     data: Uint8Array,
     headers: Record<string, string>,
   ): Promise<void>;
+}
+
+/** One call from a function to a binding, as it settled. */
+export interface BindingCall {
+  project: string;
+  fn: string;
+  binding: string;
+  /** The operation, or "other" past MAX_OP_LABELS distinct ones. */
+  op: string;
+  ok: boolean;
+  requestId: string | undefined;
+  /** Epoch ms. */
+  start: number;
+  end: number;
 }
 
 interface FunctionHosts {
@@ -46,6 +64,8 @@ export interface FunctionServices {
   release(project: string, name: string): void;
 }
 
+/** Operation names a binding's calls are counted under, at most (the rest: "other"). */
+const MAX_OP_LABELS = 16;
 /** In-flight invocations of a replaced version finish within this before its fetch pool closes. */
 const RETIRE_AFTER_MS = 60_000;
 
@@ -55,6 +75,7 @@ const RETIRE_AFTER_MS = 60_000;
 export function createFunctionServices(platform: PlatformServices): FunctionServices {
   const hosts = new Map<string, Map<number, FunctionHosts>>();
 
+  const traceparentOf = platform.traceparentOf ?? (() => undefined);
   const create = (fn: FunctionVersion): FunctionHosts => {
     // the manifest was validated at deploy, so a parse failure here can only mean "deny"
     const parsed = parseEgressList(fn.config.egress);
@@ -71,16 +92,17 @@ export function createFunctionServices(platform: PlatformServices): FunctionServ
               resolve: systemResolver,
             })
           : undefined,
-      bindings: {
+      bindings: counted(fn, platform.onBindingCall, {
         kv: createKvHost(() => platform.kv.bucket(platform.names.kvBucketOf(fn.project, fn.name))),
         sql: createSqlHost(
           () => platform.sql.database(platform.names.sqlOwnerOf(fn.project, fn.name)),
           fn.config.timeoutMs,
         ),
-        events: createEventsHost((subject, data, headers) =>
-          platform.publish(fn.project, subject, data, headers),
+        events: createEventsHost(
+          (subject, data, headers) => platform.publish(fn.project, subject, data, headers),
+          traceparentOf,
         ),
-      },
+      }),
     };
   };
 
@@ -104,7 +126,7 @@ export function createFunctionServices(platform: PlatformServices): FunctionServ
       if (entry === undefined) versions.set(fn.version, (entry = create(fn)));
       return {
         logs: platform.logs,
-        fetch: entry.fetch,
+        fetch: tracedFetch(entry.fetch, traceparentOf),
         createSubtle: createSubtleHost,
         bindings: entry.bindings,
         egress: entry.egress,
@@ -113,4 +135,68 @@ export function createFunctionServices(platform: PlatformServices): FunctionServ
     keepOnly: (project, name, version) => releaseWhere(project, name, (v) => v === version),
     release: (project, name) => releaseWhere(project, name, () => false),
   };
+}
+
+/** The same hosts, each call reported as it settles. */
+function counted(
+  fn: FunctionVersion,
+  report: PlatformServices["onBindingCall"],
+  hosts: Record<string, BindingHost>,
+): Record<string, BindingHost> {
+  if (report === undefined) return hosts;
+  const out: Record<string, BindingHost> = {};
+  for (const [name, host] of Object.entries(hosts)) {
+    // op names come from function code: past a handful, the rest count as "other", so a
+    // function cannot grow the metrics without bound
+    const seen = new Set<string>();
+    const label = (op: string) => {
+      if (seen.has(op)) return op;
+      if (seen.size >= MAX_OP_LABELS) return "other";
+      seen.add(op);
+      return op;
+    };
+    out[name] = (op, args, requestId) => {
+      const start = Date.now();
+      const settled = (ok: boolean) =>
+        report({
+          project: fn.project,
+          fn: fn.name,
+          binding: name,
+          op: label(op),
+          ok,
+          requestId,
+          start,
+          end: Date.now(),
+        });
+      return host(op, args, requestId).then(
+        (value) => {
+          settled(true);
+          return value;
+        },
+        (error: unknown) => {
+          settled(false);
+          throw error;
+        },
+      );
+    };
+  }
+  return out;
+}
+
+/** Outbound fetches carry the calling invocation's traceparent, unless the function set one. */
+function tracedFetch(
+  fetch: FetchHost,
+  traceparentOf: (requestId: string) => string | undefined,
+): InstanceServices["fetch"] {
+  return (requestId, method, url, headers, body) => {
+    const traceparent = traceparentOf(requestId);
+    if (traceparent !== undefined && !hasHeader(headers, "traceparent"))
+      return fetch(requestId, method, url, [...headers, "traceparent", traceparent], body);
+    return fetch(requestId, method, url, headers, body);
+  };
+}
+
+function hasHeader(headers: string[], lower: string): boolean {
+  for (let i = 0; i < headers.length; i += 2) if (headers[i]?.toLowerCase() === lower) return true;
+  return false;
 }

@@ -32,12 +32,17 @@ usage: litefaas <command> [options]
                                    the gateway's limits on clients (0: the function's timeout)
      [--access-log <file>|-|off]   JSON access log lines (default <data>/access.log)
      [--require-sandbox]           refuse to run process functions without every protection
+     [--metrics-open]              serve /metrics without the admin token (private networks)
+     [--otlp http://collector:4318/v1/traces]   send spans there (OTLP/HTTP)
                                    run the platform (gateway, admin API, runtimes) in one process
   deploy [dir]                     bundle the project in dir (default .) and deploy it
   invoke <project>/<function> [--method GET] [--path /] [--data <text|@file>] [--header "k: v"]...
          [--async [--idempotency-key k]]
                                    call a function; --async queues it and prints the invocation id
   invocations get <id>             an async invocation's status and response
+  invocations ls <project>/<function> [--status error|ok] [--trigger t] [--since 1h] [--limit 50]
+  invocations show <id>            one invocation's record: timing, cold start, outcome, logs
+  invocations replay <id> [--version n]   run a recorded input again (records.payloads: true)
   ls                               list deployed functions
   routes [project]                 list the routes projects declare
   keys create|ls|revoke <project> [id] [--name n] [--routes /a,/b] [--scopes s] [--expires 720h]
@@ -109,6 +114,13 @@ const options = {
   "max-header-size": { type: "string" },
   "access-log": { type: "string" },
   "require-sandbox": { type: "boolean" },
+  "metrics-open": { type: "boolean" },
+  otlp: { type: "string" },
+  status: { type: "string" },
+  trigger: { type: "string" },
+  since: { type: "string" },
+  before: { type: "string" },
+  version: { type: "string" },
 } as const;
 
 export type Flags = ReturnType<typeof parse>["values"];
@@ -151,7 +163,7 @@ async function main(argv: string[]): Promise<number> {
           });
         return await invokeCommand(client, args[0], flags, out);
       case "invocations":
-        return await invocationsCommand(client, args, out);
+        return await invocationsCommand(client, args, flags, out);
       case "kv":
         return await kvCommand(client, args, flags, out);
       case "sql":

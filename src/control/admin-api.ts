@@ -1,8 +1,8 @@
 // The admin API (/admin/v1/…): deploy, list, inspect, version, roll back, remove, read logs;
 // data and trigger routes come from their own modules.
 // Every call needs the admin bearer token. Bodies and answers are JSON; errors use the catalog.
-import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { bearerCheck } from "../shared/bearer.js";
 import { LitefaasError } from "../shared/errors.js";
 import type { LogBook, LogLine } from "../observe/logs.js";
 import type { Deployer, DeployRequest } from "./deployer.js";
@@ -10,9 +10,10 @@ import { readJson, type Route } from "./admin-http.js";
 import { keyRoutes, type KeyDeps } from "./admin-key-routes.js";
 import { dataRoutes, type DataDeps } from "./admin-data-routes.js";
 import { queueStats, triggerRoutes, type TriggerDeps } from "./admin-trigger-routes.js";
+import { recordRoutes, type RecordDeps } from "./admin-record-routes.js";
 import { notFound, type Registry } from "./registry.js";
 
-export interface AdminDeps extends DataDeps, TriggerDeps, KeyDeps {
+export interface AdminDeps extends DataDeps, TriggerDeps, KeyDeps, RecordDeps {
   token: string;
   registry: Registry;
   deployer: Deployer;
@@ -36,13 +37,14 @@ export interface AdminDeps extends DataDeps, TriggerDeps, KeyDeps {
 }
 
 export function createAdminApi(deps: AdminDeps) {
-  const expected = createHash("sha256").update(deps.token).digest();
+  const authorized = bearerCheck(deps.token);
   const fnUrl = (project: string, name: string) => `${deps.publicUrl()}/fn/${project}/${name}`;
 
   const routes: Route[] = [
     ...dataRoutes(deps),
     ...triggerRoutes(deps),
     ...keyRoutes(deps),
+    ...recordRoutes(deps),
     [
       "POST",
       /^\/admin\/v1\/deploy$/,
@@ -222,7 +224,7 @@ export function createAdminApi(deps: AdminDeps) {
       if (!res.headersSent) respond(e.status, e.toBody(requestId));
       else res.destroy();
     };
-    if (!authorized(req.headers.authorization, expected)) {
+    if (!authorized(req.headers.authorization)) {
       req.resume();
       res.setHeader("www-authenticate", 'Bearer realm="litefaas-admin"');
       fail(
@@ -257,12 +259,6 @@ export function createAdminApi(deps: AdminDeps) {
           }),
     );
   };
-}
-
-function authorized(header: string | undefined, expected: Buffer): boolean {
-  if (header === undefined || !header.startsWith("Bearer ")) return false;
-  const given = createHash("sha256").update(header.slice(7).trim()).digest();
-  return timingSafeEqual(given, expected);
 }
 
 function streamLogs(

@@ -1,5 +1,5 @@
 // The HTTP front door: function traffic at /fn/<project>/<function>/…, the admin API under
-// /admin/, and /healthz (the reserved paths are listed in the README).
+// /admin/, /metrics and /healthz (the reserved paths are listed in the README).
 import { randomUUID } from "node:crypto";
 import {
   createServer,
@@ -32,6 +32,8 @@ export interface GatewayOptions {
   async: AsyncInvoker;
   /** The admin API, mounted at /admin/. */
   admin(req: IncomingMessage, res: ServerResponse, requestId: string): void;
+  /** GET /metrics, served by every process whatever its roles. */
+  metrics?: (req: IncomingMessage, res: ServerResponse, requestId: string) => void;
   /** What this process answers (its roles); the rest is 404 with where to go instead. */
   serves?: { functions: boolean; admin: boolean };
   maxBodyBytes: number;
@@ -343,6 +345,9 @@ export class Gateway {
       this.invocationStatus(res, url, requestId).catch((error: unknown) =>
         sendError(res, error, requestId),
       );
+    } else if (url === "/metrics" && this.options.metrics !== undefined) {
+      exchange.route = "metrics";
+      this.options.metrics(req, res, requestId);
     } else if (url === "/healthz") {
       exchange.route = "healthz";
       const ready = this.options.isReady();
@@ -360,7 +365,12 @@ export class Gateway {
   private elsewhere(url: string): LitefaasError | undefined {
     const serves = this.options.serves;
     // a process with every role (the usual one) answers everything: nothing more on its hot path
-    if (serves === undefined || (serves.functions && serves.admin) || url === "/healthz")
+    if (
+      serves === undefined ||
+      (serves.functions && serves.admin) ||
+      url === "/healthz" ||
+      url === "/metrics"
+    )
       return undefined;
     if (url.startsWith("/admin/")) {
       return serves.admin
@@ -624,6 +634,8 @@ export class Gateway {
       url,
       body,
       sourceIp,
+      // set by the worker's recorder: present from the start, the object keeps one shape
+      traceparent: undefined,
     };
     const mode = req.headers["x-litefaas-invocation"];
     if (asyncQuery || (typeof mode === "string" && mode.toLowerCase() === "async")) {

@@ -42,6 +42,10 @@ export interface NodeConfig {
   accessLog: string | undefined;
   /** Refuse to run process functions when a sandbox protection is missing. */
   requireSandbox: boolean;
+  /** Serve /metrics without the admin token (a private network's Prometheus). */
+  metricsOpen: boolean;
+  /** Where spans go over OTLP/HTTP (…/v1/traces), or undefined for nowhere. */
+  otlp: string | undefined;
 }
 
 export interface Roles {
@@ -87,6 +91,8 @@ export interface ConfigInput {
   maxHeaderSize?: string | undefined;
   accessLog?: string | undefined;
   requireSandbox?: boolean | undefined;
+  metricsOpen?: boolean | undefined;
+  otlp?: string | undefined;
 }
 
 export function buildConfig(
@@ -132,6 +138,13 @@ export function buildConfig(
     http: httpLimits(input, env),
     accessLog: accessLogTarget(input.accessLog ?? env["LITEFAAS_ACCESS_LOG"], dataDir),
     requireSandbox: input.requireSandbox ?? env["LITEFAAS_REQUIRE_SANDBOX"] === "1",
+    metricsOpen: input.metricsOpen ?? env["LITEFAAS_METRICS_OPEN"] === "1",
+    otlp: url(
+      "--otlp",
+      input.otlp ?? env["LITEFAAS_OTLP"],
+      ["http:", "https:"],
+      "http://127.0.0.1:4318/v1/traces",
+    )?.split(",")[0],
   };
 }
 

@@ -1,5 +1,6 @@
 // The composition root: the only place that picks backends and wires the parts together.
 import { randomBytes, randomUUID } from "node:crypto";
+import { hostname } from "node:os";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import type { BusPort } from "../ports/bus.js";
 import { join } from "node:path";
@@ -14,6 +15,8 @@ import { natsBlobs } from "../backends/nats-blobs/index.js";
 import { openPostgresSql } from "../backends/postgres-sql/index.js";
 import { openSqliteKv } from "../backends/sqlite-kv/index.js";
 import { openSqliteSql } from "../backends/sqlite-sql/index.js";
+import { openSqliteRecords } from "../backends/sqlite-records/index.js";
+import { natsRecords } from "../backends/nats-records/index.js";
 import { createFunctionServices } from "../bindings/index.js";
 import { createKvHost } from "../bindings/kv/host.js";
 import { createSqlHost } from "../bindings/sql/host.js";
@@ -33,6 +36,10 @@ import { ApiKeys } from "../control/api-keys.js";
 import { createLocalInvoker } from "../invoke/index.js";
 import { createRemoteInvoker, serveInvocations } from "../invoke/remote/index.js";
 import { LogStore, shareLogs } from "../observe/logs.js";
+import { InvocationRecorder } from "../observe/invocation-recorder.js";
+import { createMetrics } from "../observe/metrics.js";
+import { metricsEndpoint } from "../observe/metrics-endpoint.js";
+import { bearerCheck } from "../shared/bearer.js";
 import { createIsolateRuntime } from "../runtimes/isolate/index.js";
 import { Scheduler } from "../scheduler/index.js";
 import { openTriggers } from "../triggers/index.js";
@@ -87,7 +94,22 @@ export async function startNode(
     const imported = await importLocalState({ dataDir: config.dataDir, kv, blobs, names });
     if (imported !== undefined) say(imported);
   }
-  const store = await LogStore.open(join(config.dataDir, "logs"));
+  // gauges read the registry, scheduler and triggers when scraped: all made below
+  const metrics = createMetrics({
+    functions: () =>
+      registry.list().flatMap((f) => {
+        const live = registry.resolve(f.project, f.name);
+        return live === undefined
+          ? []
+          : [{ project: live.project, function: live.name, version: live.version }];
+      }),
+    usage: (project, name) => scheduler.usage(project, name),
+    pending: (project, name) => triggers.pending(project, name),
+    deadLetters: (project, name) => triggers.deadLetters.count(project, name),
+  });
+  const store = await LogStore.open(join(config.dataDir, "logs"), (project, fn, count) =>
+    metrics.logLinesDropped(project, fn, count),
+  );
   // on NATS, every process's function logs reach every process's store (logs -f anywhere)
   const logs = nats === undefined ? store : shareLogs(store, bus, names.logsSubject);
   const registry = await Registry.open(kv, {
@@ -98,18 +120,57 @@ export async function startNode(
       ),
   });
   const apiKeys = await ApiKeys.open(kv, names.bucket("keys"));
+  // every invocation's record: with NATS in the cluster's stream, so control sees every worker's
+  const records =
+    nats === undefined
+      ? openSqliteRecords(join(config.dataDir, "records.sqlite"))
+      : await natsRecords(nats, {
+          stream: names.recordsStream,
+          prefix: names.recordsPrefix,
+          replicas: config.replicas,
+        });
+  // spans over OTLP, only when asked: the SDK is not even loaded otherwise
+  const tracing =
+    config.otlp === undefined
+      ? undefined
+      : (await import("../observe/otlp-tracing.js")).startOtlpTracing(
+          config.otlp,
+          `${hostname()}:${process.pid}`,
+        );
+  if (config.otlp !== undefined) say(`spans: OTLP to ${config.otlp}`);
+  const recorder = new InvocationRecorder({
+    store: records,
+    onRecord: (record, trace) => {
+      metrics.record(record);
+      tracing?.invocation(record, trace);
+    },
+    ...(roles.control
+      ? {
+          functions: () =>
+            registry.list().flatMap((f) => registry.resolve(f.project, f.name) ?? []),
+        }
+      : {}),
+    onError: (error, what) =>
+      say(`${what}: ${error instanceof Error ? error.message : String(error)}`),
+  });
   const clientAddress = trustedProxies(config.trustedProxies);
   const limiter = sharedRateLimiter(bus, names.limitsSubject);
 
   let url = "";
   const platformAddresses: Array<{ host: string; port: number }> = [];
   const functionServices = createFunctionServices({
-    logs,
+    logs: recorder.teeLogs(logs),
     platformAddresses,
     kv: functionKv,
     sql,
     names,
     publish,
+    onBindingCall: (call) => {
+      metrics.bindingCall(call.project, call.fn, call.binding, call.op, call.ok);
+      const parent = call.requestId === undefined ? undefined : recorder.traceOf(call.requestId);
+      if (tracing !== undefined && parent !== undefined) tracing.bindingCall(call, parent);
+    },
+    traceparentOf: (requestId) => recorder.traceOf(requestId)?.traceparent,
   });
   // a control process keeps runtimes to check deploys; only a worker keeps isolates ready
   const runtime = createIsolateRuntime({
@@ -134,10 +195,12 @@ export async function startNode(
     drainMs: config.drainMs,
   });
   let ready = false;
-  const invoker = createLocalInvoker({
-    resolve: (project, name) => registry.resolve(project, name),
-    schedule: (fn, request) => scheduler.invoke(fn, request),
-  });
+  const invoker = recorder.wrap(
+    createLocalInvoker({
+      resolve: (project, name) => registry.resolve(project, name),
+      schedule: (fn, request) => scheduler.invoke(fn, request),
+    }),
+  );
   const triggers = await openTriggers({ queue, kv: functionKv, invoker, logs, publish, names });
   // a gateway without the worker role sends invocations to the workers over the bus
   const gatewayInvoker = roles.worker
@@ -219,7 +282,14 @@ export async function startNode(
     }
   }
 
-  const accessLog = createAccessLog(config.accessLog);
+  const accessFile = createAccessLog(config.accessLog);
+  const accessLog = {
+    write: (entry: Parameters<typeof accessFile.write>[0]) => {
+      metrics.access(entry);
+      accessFile.write(entry);
+    },
+    close: () => accessFile.close(),
+  };
   const admin = createAdminApi({
     token,
     apiKeys,
@@ -232,6 +302,8 @@ export async function startNode(
     async: triggers.async,
     publishEvent: publish,
     names,
+    records,
+    replay: (fn, request) => gatewayInvoker.invoke(fn, request),
     data: (project, name, binding) =>
       binding === "kv"
         ? createKvHost(() => functionKv.bucket(names.kvBucketOf(project, name)))
@@ -250,6 +322,7 @@ export async function startNode(
         for (const v of await registry.versions(f.project, f.name)) inUse.add(v.artifact);
       for (const key of artifacts) if (!inUse.has(key)) await blobs.delete(key);
       if (purge) {
+        await records.remove(project, name);
         await functionKv.deleteBucket(names.kvBucketOf(project, name));
         await sql.dropDatabase(names.sqlOwnerOf(project, name));
       }
@@ -268,6 +341,10 @@ export async function startNode(
     accessLog,
     serves: { functions: roles.gateway, admin: roles.control },
     admin,
+    metrics: metricsEndpoint({
+      metrics,
+      authorized: config.metricsOpen ? () => true : bearerCheck(token),
+    }),
   });
   const address = await gateway.listen(config.port, config.host);
   url = `http://${address.host.includes(":") ? `[${address.host}]` : address.host}:${address.port}`;
@@ -297,6 +374,9 @@ export async function startNode(
         await triggers.close();
         await scheduler.close(Math.min(config.drainMs, 5000));
         await runtimes.close();
+        await recorder.close();
+        await tracing?.close();
+        await records.close();
         await store.close();
         apiKeys.close();
         registry.close();

@@ -32,23 +32,71 @@ export interface LogBook extends LogSink {
 
 const RING = 1000;
 const MAX_MESSAGE = 16 * 1024;
+/**
+ * Bytes waiting to reach a function's log file, at most: a function logging faster than the
+ * disk takes it loses lines past this, and a line saying how many is written once it drains.
+ */
+const MAX_BACKLOG = 8 * 1024 * 1024;
 
 export class LogStore implements LogBook {
   private readonly rings = new Map<string, LogLine[]>();
   private readonly files = new Map<string, WriteStream>();
   private readonly followers = new Map<string, Set<(line: LogLine) => void>>();
   private readonly loaded = new Map<string, Promise<void>>();
+  /** Lines not written to a function's file while its backlog was full, by function. */
+  private readonly dropped = new Map<string, { count: number; sample: LogLine }>();
 
-  constructor(private readonly dir: string | undefined) {}
+  constructor(
+    private readonly dir: string | undefined,
+    private readonly onDropped?: (project: string, fn: string, count: number) => void,
+  ) {}
 
   append(line: LogLine): void {
     if (line.message.length > MAX_MESSAGE) {
       line.message = `${line.message.slice(0, MAX_MESSAGE)}… [${line.message.length - MAX_MESSAGE} characters cut]`;
     }
     const key = `${line.project}/${line.function}`;
+    const file = this.file(key);
+    // followers and the ring still get it: only the file loses lines, and says how many
+    if (file !== undefined && file.writableLength > MAX_BACKLOG) {
+      const dropped = this.dropped.get(key);
+      if (dropped === undefined) {
+        this.dropped.set(key, { count: 1, sample: line });
+        file.once("drain", () => this.sayDropped(key));
+      } else dropped.count++;
+      this.push(key, line);
+      for (const follow of this.followers.get(key) ?? []) follow(line);
+      return;
+    }
+    this.keep(key, line, file);
+  }
+
+  private keep(key: string, line: LogLine, file: WriteStream | undefined): void {
     this.push(key, line);
-    this.file(key)?.write(`${JSON.stringify(line)}\n`);
+    file?.write(`${JSON.stringify(line)}\n`);
     for (const follow of this.followers.get(key) ?? []) follow(line);
+  }
+
+  /** The counted line that says lines were lost, where they would have been. */
+  private sayDropped(key: string): void {
+    const dropped = this.dropped.get(key);
+    if (dropped === undefined) return;
+    this.dropped.delete(key);
+    const { project, function: fn, version } = dropped.sample;
+    this.onDropped?.(project, fn, dropped.count);
+    this.keep(
+      key,
+      {
+        ts: Date.now(),
+        project,
+        function: fn,
+        version,
+        requestId: "",
+        level: "warn",
+        message: `${dropped.count} log lines dropped from the log file: ${project}/${fn} logged faster than it could be written`,
+      },
+      this.files.get(key),
+    );
   }
 
   /** The last `limit` lines of a function, oldest first, including those from earlier runs. */
@@ -130,9 +178,12 @@ export class LogStore implements LogBook {
     this.rings.set(key, [...older, ...current].slice(-RING));
   }
 
-  static async open(dir: string | undefined): Promise<LogStore> {
+  static async open(
+    dir: string | undefined,
+    onDropped?: (project: string, fn: string, count: number) => void,
+  ): Promise<LogStore> {
     if (dir !== undefined) await mkdir(dir, { recursive: true });
-    return new LogStore(dir);
+    return new LogStore(dir, onDropped);
   }
 }
 

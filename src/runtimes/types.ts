@@ -24,6 +24,12 @@ export interface InvocationRequest {
   cancel?: { onCancel: ((reason?: string) => void) | undefined };
   /** A message or a cron tick for the function's message / scheduled handler, instead of HTTP. */
   event?: TriggerEvent;
+  /** An HTTP request that did not come straight from a client: queued (async) or replayed. */
+  trigger?: "async" | "replay";
+  /** Which try this is of queued work (1 on the first). */
+  attempt?: number;
+  /** W3C traceparent naming the invocation's span (for a tick, which has no headers to carry it). */
+  traceparent?: string | undefined;
 }
 
 /** What a function can be invoked by: its fetch, message and scheduled handlers. */
@@ -67,6 +73,10 @@ export interface InvocationResponse {
   webSocket?: FunctionSocket;
   /** True when this invocation started a new instance. */
   coldStart: boolean;
+  /** Cold starts: how long this invocation waited for its new instance to be ready (ms). */
+  initMs?: number;
+  /** The instance's peak memory as last measured, where the runtime measures it. */
+  memoryPeakBytes?: number;
 }
 
 export interface Instance {
@@ -81,6 +91,8 @@ export interface Instance {
   readonly handles: ReadonlySet<TriggerKind>;
   /** WebSockets open on it: they keep it from being swept as idle. */
   readonly sockets: number;
+  /** Its peak memory as last measured, where the runtime can measure it. */
+  readonly memoryPeakBytes?: number | undefined;
   invoke(request: InvocationRequest): Promise<Omit<InvocationResponse, "coldStart">>;
   /** Stop at once; in-flight invocations fail with INSTANCE_RESET. */
   dispose(): void;

@@ -50,21 +50,29 @@ export class FunctionPool {
     const warm = this.warmInstance();
     const answer =
       warm === undefined
-        ? this.acquireCold().then(({ instance, cold }) => this.mark(instance.invoke(request), cold))
-        : this.mark(warm.invoke(request), false);
+        ? this.acquireCold().then(({ instance, initMs }) =>
+            this.mark(instance.invoke(request), instance, initMs),
+          )
+        : this.mark(warm.invoke(request), warm, undefined);
     return answer.finally(() => {
       this.inflight--;
       if (this.draining && this.inflight === 0) this.drained?.();
     });
   }
 
+  /** `initMs` is set for a cold start: how long the invocation waited for its instance. */
   private mark(
     answer: Promise<Omit<InvocationResponse, "coldStart">>,
-    cold: boolean,
+    instance: Instance,
+    initMs: number | undefined,
   ): Promise<InvocationResponse> {
     return answer.then((response) => {
-      (response as InvocationResponse).coldStart = cold;
-      return response as InvocationResponse;
+      const marked = response as InvocationResponse;
+      marked.coldStart = initMs !== undefined;
+      if (initMs !== undefined) marked.initMs = initMs;
+      const memory = instance.memoryPeakBytes;
+      if (memory !== undefined) marked.memoryPeakBytes = memory;
+      return marked;
     });
   }
 
@@ -120,11 +128,13 @@ export class FunctionPool {
   }
 
   /** Every instance is full: join one that is starting and has room, or start another. */
-  private async acquireCold(): Promise<{ instance: Instance; cold: boolean }> {
+  private async acquireCold(): Promise<{ instance: Instance; initMs: number }> {
+    const since = performance.now();
     for (const [starting, claimed] of this.starting) {
       if (claimed < this.options.perInstance) {
         this.starting.set(starting, claimed + 1);
-        return { instance: await starting, cold: true };
+        const instance = await starting;
+        return { instance, initMs: performance.now() - since };
       }
     }
     const starting = this.runtime.createInstance(this.fn);
@@ -132,7 +142,7 @@ export class FunctionPool {
     try {
       const instance = await starting;
       this.instances.push(instance);
-      return { instance, cold: true };
+      return { instance, initMs: performance.now() - since };
     } finally {
       this.starting.delete(starting);
     }

@@ -22,6 +22,9 @@ export class ClusterNames {
   readonly limitsSubject: string;
   /** Function log lines, `<cluster>.logs.<project>.<function>`, for every process's store. */
   readonly logsSubject: string;
+  /** The JetStream stream of invocation records, and the subjects it captures. */
+  readonly recordsStream: string;
+  readonly recordsPrefix: string;
 
   constructor(readonly cluster: string = DEFAULT_CLUSTER) {
     if (!CLUSTER_NAME.test(cluster)) {
@@ -33,6 +36,8 @@ export class ClusterNames {
     this.queueStream = `${cluster.toUpperCase()}_QUEUE`;
     this.limitsSubject = `${cluster}.gateway.limits`;
     this.logsSubject = `${cluster}.logs`;
+    this.recordsStream = `${cluster.toUpperCase()}_RECORDS`;
+    this.recordsPrefix = `${cluster}.records`;
   }
 
   get isDefault(): boolean {

@@ -234,6 +234,8 @@ export class FunctionConsumer {
         ],
         body: stored.hasBody ? delivery.data : null,
         sourceIp: stored.sourceIp,
+        trigger: "async",
+        attempt,
       };
     }
     let event: TriggerEvent;

@@ -1,13 +1,7 @@
 // Event payloads in records and destinations: JSON stays JSON, text stays text, bytes go base64.
-const strict = new TextDecoder("utf-8", { fatal: true });
+import { utf8OrUndefined } from "../shared/utf8.js";
 
-export function utf8OrUndefined(bytes: Uint8Array): string | undefined {
-  try {
-    return strict.decode(bytes);
-  } catch {
-    return undefined;
-  }
-}
+export { utf8OrUndefined };
 
 /** A payload as a JSON value for a record: parsed JSON, else text, else { base64 }. */
 export function payloadForRecord(bytes: Uint8Array, contentType: string | undefined): unknown {

@@ -20,7 +20,7 @@ export async function removeCluster(url: string, cluster: string): Promise<void>
   const nc = await connect({ servers: url });
   try {
     const jsm = await jetstreamManager(nc);
-    const own = [`${cluster.toUpperCase()}_QUEUE`, `${cluster.toUpperCase()}_QUEUE_DLQ`];
+    const own = ["QUEUE", "QUEUE_DLQ", "RECORDS"].map((s) => `${cluster.toUpperCase()}_${s}`);
     const prefixes = [`KV_${cluster}_`, `OBJ_${cluster}_`];
     for await (const name of jsm.streams.names()) {
       if (own.includes(name) || prefixes.some((p) => name.startsWith(p)))

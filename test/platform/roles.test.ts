@@ -147,6 +147,30 @@ describeWith(nats, "roles: gateway, workers and control as separate processes", 
     });
   });
 
+  it("shows through control the record of an invocation a worker ran", async () => {
+    const answer = await gateway.fetch(fn("/"), { method: "POST", body: "record me" });
+    assert.equal(answer.status, 200);
+    const id = answer.headers.get("x-request-id") ?? "";
+    const shown = await eventuallyValue("the worker's record through control", async () => {
+      const r = await control.cli(["invocations", "show", id, "--json"]);
+      return r.code === 0
+        ? (JSON.parse(r.stdout) as { worker: string; logs: unknown[] })
+        : undefined;
+    });
+    const workerPids = workers.map((w) => String(w.pid));
+    assert.ok(workerPids.includes(shown.worker.split(":").at(-1) ?? ""), shown.worker);
+    assert.deepEqual(
+      shown.logs.map((l) => (l as { message: string }).message),
+      ["echoed 9 bytes"],
+    );
+    const listed = await control.cli(["invocations", "ls", `${project}/echo`, "--json"]);
+    assert.ok(
+      (JSON.parse(listed.stdout) as { records: Array<{ id: string }> }).records.some(
+        (r) => r.id === id,
+      ),
+    );
+  });
+
   it("carries a WebSocket between the client at the gateway and the function on a worker", async () => {
     const deployed = await control.deploy("sockets");
     assert.equal(deployed.code, 0, deployed.stderr);

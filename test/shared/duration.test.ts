@@ -4,7 +4,7 @@ import { describe, it } from "node:test";
 import { DURATION_PATTERN, formatDuration, parseDuration } from "../../src/shared/duration.js";
 
 void describe("parseDuration", () => {
-  void it("reads whole and fractional amounts of ms, s, m and h", () => {
+  void it("reads whole and fractional amounts of ms, s, m, h and d", () => {
     const cases: Array<[string, number]> = [
       ["0ms", 0],
       ["1ms", 1],
@@ -17,6 +17,8 @@ void describe("parseDuration", () => {
       ["2m", 120_000],
       ["1.5m", 90_000],
       ["15m", 900_000],
+      ["7d", 7 * 86_400_000],
+      ["0.5d", 43_200_000],
       ["1h", 3_600_000],
       ["0.5h", 1_800_000],
       ["007s", 7000],
@@ -49,7 +51,8 @@ void describe("parseDuration", () => {
       "1 s",
       "1S",
       "1sec",
-      "1d",
+      "1D",
+      "1w",
       "1e3ms",
       ".5s",
       "5.s",

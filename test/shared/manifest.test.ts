@@ -127,6 +127,12 @@ void describe("manifest: valid manifests", () => {
             onSuccess: undefined,
             onFailure: undefined,
           },
+          records: {
+            keep: 1000,
+            maxAgeMs: 7 * 86_400_000,
+            payloads: false,
+            maxPayloadBytes: 65_536,
+          },
         },
       },
       routes: [],
@@ -169,6 +175,27 @@ void describe("manifest: valid manifests", () => {
       [1500, 128, 300_000],
     );
     assert.deepEqual([longest?.timeoutMs, longest?.idleTimeoutMs], [15 * 60_000, 3_600_000]);
+  });
+
+  void it("takes how records are kept, and refuses a maxAge outside 1m..90d", () => {
+    const manifest = parseManifest(
+      minimal("    records: { keep: 20, maxAge: 36h, payloads: true, maxPayload: 1024 }"),
+      FILE,
+    );
+    assert.deepEqual(manifest.functions["hello"]?.records, {
+      keep: 20,
+      maxAgeMs: 36 * 3_600_000,
+      payloads: true,
+      maxPayloadBytes: 1024,
+    });
+    for (const maxAge of ["30s", "91d"]) {
+      const p = onlyProblem(minimal(`    records: { maxAge: ${maxAge} }`));
+      assert.equal(p.path, "functions.hello.records.maxAge", maxAge);
+      assert.match(p.problem, new RegExp(`maxAge ${maxAge} is outside 1m..90d`));
+      assert.match(p.fix, /between 1m and 90d/);
+    }
+    const zero = onlyProblem(minimal("    records: { keep: 0 }"));
+    assert.equal(zero.path, "functions.hello.records.keep");
   });
 
   void it("accepts the same manifest as JSON", () => {
@@ -270,7 +297,7 @@ void describe("manifest: every problem says file, path, line, what and how to fi
     assert.deepEqual([inFunction.path, inFunction.line], ["functions.hello.limit", 5]);
     assert.match(
       inFunction.fix,
-      /allowed here: main, runtime, handler, env, limits, egress, idleTimeout, subjects, schedule, concurrency, retry, maxEventAge, deadLetter, onSuccess, onFailure$/,
+      /allowed here: main, runtime, handler, env, limits, egress, idleTimeout, subjects, schedule, concurrency, retry, maxEventAge, deadLetter, onSuccess, onFailure, records$/,
     );
 
     const inLimits = onlyProblem(minimal("    limits:", "      timeout: 1s", "      memroy: 256"));
@@ -279,7 +306,7 @@ void describe("manifest: every problem says file, path, line, what and how to fi
   });
 
   void it("a timeout that is not a duration", () => {
-    for (const timeout of ["fast", "10", "1.5", "-1s", "1 minute", "1d"]) {
+    for (const timeout of ["fast", "10", "1.5", "-1s", "1 minute", "1w"]) {
       const p = onlyProblem(minimal("    limits:", `      timeout: ${timeout}`));
       assert.equal(p.path, "functions.hello.limits.timeout", timeout);
       assert.equal(p.line, 6, timeout);

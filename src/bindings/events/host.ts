@@ -31,9 +31,15 @@ export type PublishEvent = (
   headers: Record<string, string>,
 ) => Promise<void>;
 
-/** `publish` accepts an event on a subject of the function's own project. */
-export function createEventsHost(publish: PublishEvent): BindingHost {
-  return async (op, args) => {
+/**
+ * `publish` accepts an event on a subject of the function's own project. The calling
+ * invocation's traceparent (`traceparentOf`) goes with it, unless the function set its own.
+ */
+export function createEventsHost(
+  publish: PublishEvent,
+  traceparentOf: (requestId: string) => string | undefined = () => undefined,
+): BindingHost {
+  return async (op, args, requestId) => {
     if (op !== "publish") throw invalid(`env.events has no operation "${op}"`);
     const [subject, payload, headers] = args;
     const data =
@@ -56,6 +62,10 @@ export function createEventsHost(publish: PublishEvent): BindingHost {
         );
       }
       clean[name] = v;
+    }
+    if (clean["traceparent"] === undefined && requestId !== undefined) {
+      const traceparent = traceparentOf(requestId);
+      if (traceparent !== undefined) clean["traceparent"] = traceparent;
     }
     await publish(checkSubject(subject), data, clean);
     return null;

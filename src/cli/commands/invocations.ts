@@ -6,6 +6,7 @@ import type { Flags } from "../main.js";
 import type { InvocationRecord } from "../../invoke/index.js";
 import type { Output } from "../output.js";
 import { sendToFunction } from "./invoke.js";
+import { listRecords, RECORDS_USAGE, replayRecord, showRecord } from "./records.js";
 
 export async function invokeAsyncCommand(
   client: AdminClient,
@@ -36,12 +37,21 @@ export async function invokeAsyncCommand(
 export async function invocationsCommand(
   client: AdminClient,
   args: string[],
+  flags: Flags,
   out: Output,
 ): Promise<number> {
   const [verb, id] = args;
-  if (verb !== "get" || id === undefined || args.length > 2) {
-    throw new LitefaasError("INVALID_REQUEST", "usage: litefaas invocations get <id>", {
-      fix: "use the id `litefaas invoke <project>/<function> --async` printed",
+  if (args.length > 2) {
+    throw new LitefaasError("INVALID_REQUEST", `invocations ${verb ?? ""} takes one argument`, {
+      fix: `usage: ${RECORDS_USAGE}`,
+    });
+  }
+  if (verb === "ls") return listRecords(client, id, flags, out);
+  if (verb === "show") return showRecord(client, id, out);
+  if (verb === "replay") return replayRecord(client, id, flags, out);
+  if (verb !== "get" || id === undefined) {
+    throw new LitefaasError("INVALID_REQUEST", `unknown invocations command "${verb ?? ""}"`, {
+      fix: `usage: ${RECORDS_USAGE}\n       litefaas invocations get <id> (an async invocation's status: use the id \`litefaas invoke <project>/<function> --async\` printed)`,
     });
   }
   const record = await client.call<InvocationRecord>(

@@ -39,6 +39,8 @@ export async function upCommand(flags: Flags): Promise<number> {
       maxHeaderSize: flags["max-header-size"],
       accessLog: flags["access-log"],
       requireSandbox: flags["require-sandbox"],
+      metricsOpen: flags["metrics-open"],
+      otlp: flags.otlp,
     },
     process.env,
   );

@@ -23,6 +23,8 @@
 //   ws-close      the client closed the WebSocket
 //   alive         the gateway still holds the client's WebSocket (every ALIVE_MS)
 
+import type { TriggerEvent } from "../../runtimes/types.js";
+
 /** Pieces of a body in one frame, at most: well under NATS's default 1 MiB message limit. */
 export const PIECE_BYTES = 256 * 1024;
 /** Pieces of a response the worker may send ahead of what the gateway took. */
@@ -44,6 +46,28 @@ export interface InvokeHead {
   sourceIp: string;
   /** Body bytes in all; -1 for no body. */
   size: number;
+  /** Set for what is not a client's HTTP request (a replayed one, an event, a tick). */
+  trigger?: "async" | "replay";
+  attempt?: number;
+  /** A message or tick for the message / scheduled handler; a message's data is base64. */
+  event?: WireEvent;
+}
+
+/** A TriggerEvent as JSON carries it. */
+export type WireEvent =
+  | (Omit<Extract<TriggerEvent, { kind: "message" }>, "data"> & { data: string })
+  | Extract<TriggerEvent, { kind: "scheduled" }>;
+
+export function toWireEvent(event: TriggerEvent): WireEvent {
+  return event.kind === "message"
+    ? { ...event, data: Buffer.from(event.data).toString("base64") }
+    : event;
+}
+
+export function fromWireEvent(event: WireEvent): TriggerEvent {
+  return event.kind === "message"
+    ? { ...event, data: new Uint8Array(Buffer.from(event.data, "base64")) }
+    : event;
 }
 
 export type WorkerFrame =

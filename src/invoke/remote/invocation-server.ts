@@ -18,6 +18,7 @@ import {
   socketMessage,
   type ControlFrame,
   type InvokeHead,
+  fromWireEvent,
   type WorkerFrame,
 } from "./frames.js";
 
@@ -87,6 +88,9 @@ export function serveInvocations(deps: InvocationServerDeps): InvocationServer {
       sourceIp: head.sourceIp,
       cancel: { onCancel: undefined },
     };
+    if (head.trigger !== undefined) request.trigger = head.trigger;
+    if (head.attempt !== undefined) request.attempt = head.attempt;
+    if (head.event !== undefined) request.event = fromWireEvent(head.event);
     let socket: { fn: FunctionSocket; closed(code: number, reason: string): void } | undefined;
     controls.set(token, (m) => {
       const frame = decodeFrame<ControlFrame>(m.data);

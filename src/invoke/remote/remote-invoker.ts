@@ -26,6 +26,7 @@ import {
   socketMessage,
   type ControlFrame,
   type InvokeHead,
+  toWireEvent,
   type WorkerFrame,
 } from "./frames.js";
 
@@ -100,6 +101,9 @@ export function createRemoteInvoker(options: RemoteInvokerOptions): Invoker {
       sourceIp: request.sourceIp,
       size: body === null ? -1 : body.length,
     };
+    if (request.trigger !== undefined) head.trigger = request.trigger;
+    if (request.attempt !== undefined) head.attempt = request.attempt;
+    if (request.event !== undefined) head.event = toWireEvent(request.event);
     const token = (++tokens).toString(36);
     return new Promise<InvocationResponse>((resolve, reject) => {
       let worker: string | undefined;

@@ -71,7 +71,9 @@ type GuestResult = [number, string[], string | ArrayBuffer | null, 0 | 1 | 2, 0 
 
 const RESPONSIVE_PROBE_MS = 50;
 const INIT_TIMEOUT_CAP_MS = 10_000;
-const STRIDE = 9;
+/** How often an instance's heap is measured, at most (for invocation records). */
+const MEMORY_SAMPLE_MS = 1_000;
+const STRIDE = 10;
 const KIND = { http: 0, message: 1, scheduled: 2 } as const;
 const batchOptions = { arguments: { copy: true }, result: { promise: true, copy: true } } as const;
 
@@ -82,6 +84,8 @@ export class IsolateInstance implements Instance {
   private calls = new Map<number, Call>();
   private nextSeq = 1;
   private openSockets = 0;
+  memoryPeakBytes: number | undefined;
+  private sampledAt = 0;
   private batch: unknown[] = [];
   private disposed = false;
   /** Set while a timed-out invocation makes us unsure the isolate can still run anything. */
@@ -218,6 +222,7 @@ export class IsolateInstance implements Instance {
           body,
           request.sourceIp,
           deadline,
+          request.traceparent ?? "",
         );
       } else if (event.kind === "message") {
         const { id, subject, attempt, publishedAt } = event;
@@ -233,11 +238,24 @@ export class IsolateInstance implements Instance {
           toArrayBuffer(event.data),
           "",
           deadline,
+          request.traceparent ?? "",
         );
       } else {
         const { cron, scheduledTime, attempt } = event;
         const meta = JSON.stringify({ cron, scheduledTime, attempt });
-        this.batch.push(seq, request.id, KIND.scheduled, meta, "", [], null, "", deadline);
+        const traceparent = request.traceparent ?? "";
+        this.batch.push(
+          seq,
+          request.id,
+          KIND.scheduled,
+          meta,
+          "",
+          [],
+          null,
+          "",
+          deadline,
+          traceparent,
+        );
       }
     });
   }
@@ -331,6 +349,20 @@ export class IsolateInstance implements Instance {
     if (call.upgraded) this.openSockets--;
     this.calls.delete(seq);
     this.lastUsed = Date.now();
+    if (this.lastUsed - this.sampledAt >= MEMORY_SAMPLE_MS) this.sampleMemory();
+  }
+
+  /** The heap's high-water mark, read off the request path at most once a second. */
+  private sampleMemory() {
+    this.sampledAt = this.lastUsed;
+    if (this.disposed) return;
+    this.prepared.isolate.getHeapStatistics().then(
+      (s) => {
+        const used = s.used_heap_size + s.externally_allocated_size;
+        if (used > (this.memoryPeakBytes ?? 0)) this.memoryPeakBytes = used;
+      },
+      () => undefined, // disposed meanwhile: nothing to measure
+    );
   }
 
   /** Invocation `seq`'s WebSocket, made on first mention (frames may come before the head). */
@@ -411,7 +443,7 @@ export class IsolateInstance implements Instance {
     if (host === undefined)
       return [1, "TypeError", `env.${name} is not a binding of this function`];
     try {
-      return [0, await host(op, args)];
+      return [0, await host(op, args, call.requestId)];
     } catch (error) {
       if (error instanceof BindingUserError) return [1, error.name, error.message];
       this.log(

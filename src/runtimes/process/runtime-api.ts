@@ -238,7 +238,7 @@ export class RuntimeApi {
       return;
     }
     try {
-      reply(res, 200, { value: toWire(await host(op, args)) });
+      reply(res, 200, { value: toWire(await host(op, args, this.current)) });
     } catch (error) {
       if (error instanceof BindingUserError) {
         reply(res, 400, { error: { name: error.name, message: error.message } });

@@ -351,6 +351,33 @@ export const manifestSchema = {
           onFailure: destination(
             "Where to publish a record of each event or async invocation that failed for good.",
           ),
+          records: {
+            type: "object",
+            additionalProperties: false,
+            description:
+              "How this function's invocation records are kept (litefaas invocations, the console).",
+            properties: {
+              keep: {
+                type: "integer",
+                minimum: 1,
+                maximum: 10000,
+                description: "Most records kept; older ones go first (default 1000).",
+              },
+              maxAge: duration("Records older than this are dropped (default 7d, at most 90d)."),
+              payloads: {
+                type: "boolean",
+                description:
+                  "Keep each invocation's request and response, bodies capped at maxPayload, so it can be replayed (default false). They may hold personal data: turn on with care.",
+              },
+              maxPayload: {
+                type: "integer",
+                minimum: 0,
+                maximum: 1048576,
+                description:
+                  "Body bytes kept of each request and response when payloads is on (default 65536).",
+              },
+            },
+          },
         },
       },
     },

@@ -26,6 +26,17 @@ export interface FunctionConfig {
   schedule: ScheduleConfig | undefined;
   /** How events, async invocations and cron runs are delivered to it. */
   delivery: DeliveryPolicy;
+  /** How its invocation records are kept (absent on versions deployed before records). */
+  records?: RecordPolicy | undefined;
+}
+
+export interface RecordPolicy {
+  /** Most records kept. */
+  keep: number;
+  maxAgeMs: number;
+  /** Keep each invocation's request and response (bodies capped) so it can be replayed. */
+  payloads: boolean;
+  maxPayloadBytes: number;
 }
 
 export interface ScheduleConfig {

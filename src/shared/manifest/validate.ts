@@ -18,6 +18,7 @@ import {
   type RouteConfig,
 } from "../routes.js";
 import { manifestSchema } from "./schema.js";
+import { recordPolicyOf, type RawRecords } from "./records-policy.js";
 import type {
   DeliveryPolicy,
   FunctionConfig,
@@ -44,6 +45,7 @@ interface RawFunction {
   deadLetter?: boolean;
   onSuccess?: { publish: string };
   onFailure?: { publish: string };
+  records?: RawRecords;
 }
 interface RawRoute {
   path: string;
@@ -230,6 +232,7 @@ export function validateManifest(
       subjects: [...subjects],
       schedule,
       delivery,
+      records: recordPolicyOf(fn.records, file, base, problems),
     };
   }
   const routes = routesOf(data, file, problems);

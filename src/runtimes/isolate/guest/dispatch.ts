@@ -24,6 +24,10 @@ export interface FunctionMeta {
 
 interface Context {
   readonly requestId: string;
+  /** The W3C trace this invocation belongs to (32 hex digits). */
+  readonly traceId: string | undefined;
+  /** W3C traceparent naming this invocation's span: send it on to continue the trace. */
+  readonly traceparent: string | undefined;
   waitUntil(promise: Promise<unknown>): void;
   passThroughOnException(): void;
 }
@@ -39,9 +43,9 @@ export type HostResult = [number, FlatHeaders, string | ArrayBuffer | null, 0 | 
 /**
  * Fields per invocation in a batch: seq, requestId, kind, then for HTTP (kind 0) method, url,
  * headers, body, sourceIp, and for an event (1 message, 2 scheduled) its meta as JSON, "",
- * headers, data, ""; then the deadline.
+ * headers, data, ""; then the deadline, then the invocation's traceparent ("" for none).
  */
-export const BATCH_STRIDE = 9;
+export const BATCH_STRIDE = 10;
 const KIND_HTTP = 0;
 /** Microtask turns a batch waits for quick handlers before it returns. */
 const QUICK_TURNS = 24;
@@ -102,6 +106,7 @@ export function createDispatcher(hooks: HostHooks, web: WebPlatform) {
             flat[i + 6] as ArrayBuffer | null,
             flat[i + 7] as string,
             flat[i + 8] as number,
+            flat[i + 9] as string,
           )
         : dispatchEvent(
             seq,
@@ -111,6 +116,7 @@ export function createDispatcher(hooks: HostHooks, web: WebPlatform) {
             flat[i + 5] as FlatHeaders,
             flat[i + 6] as ArrayBuffer | null,
             flat[i + 8] as number,
+            flat[i + 9] as string,
           )
       ).then(
         (result) => {
@@ -140,12 +146,13 @@ export function createDispatcher(hooks: HostHooks, web: WebPlatform) {
     body: ArrayBuffer | null,
     sourceIp: string,
     deadline: number,
+    traceparent: string,
   ): Promise<HostResult> {
     if (bound === undefined || meta === undefined) throw new Error("function is not bound");
     const controller = new AbortController();
     controllers.set(seq, controller);
     const pending: Array<Promise<unknown>> = [];
-    const ctx = contextFor(requestId, pending);
+    const ctx = contextFor(requestId, pending, traceparent);
     let streaming = false;
     try {
       const request = web.requestFromHost(method, url, headers, body, controller.signal);
@@ -213,10 +220,11 @@ export function createDispatcher(hooks: HostHooks, web: WebPlatform) {
     headers: FlatHeaders,
     data: ArrayBuffer | null,
     deadline: number,
+    traceparent: string,
   ): Promise<HostResult> {
     if (bound === undefined || meta === undefined) throw new Error("function is not bound");
     const pending: Array<Promise<unknown>> = [];
-    const ctx = contextFor(requestId, pending);
+    const ctx = contextFor(requestId, pending, traceparent);
     const event = JSON.parse(metaJson) as EventMeta;
     const b = bound;
     const fnMeta = meta;
@@ -287,10 +295,19 @@ export function createDispatcher(hooks: HostHooks, web: WebPlatform) {
     }
   }
 
-  /** ctx of one invocation: its ctx.waitUntil promises collect in `pending`. */
-  function contextFor(requestId: string, pending: Array<Promise<unknown>>): Context {
+  /**
+   * ctx of one invocation: its ctx.waitUntil promises collect in `pending`; `traceparent` is the
+   * one the host made for it ("00-<trace id>-<its span>-<flags>").
+   */
+  function contextFor(
+    requestId: string,
+    pending: Array<Promise<unknown>>,
+    traceparent: string,
+  ): Context {
     return {
       requestId,
+      traceId: traceparent === "" ? undefined : traceparent.slice(3, 35),
+      traceparent: traceparent === "" ? undefined : traceparent,
       waitUntil: (promise) => {
         pending.push(
           Promise.resolve(promise).catch((error: unknown) => logError(requestId, error)),

@@ -5,6 +5,7 @@ import type { InvocationRecordEntry, RecordQuery, RecordsPort } from "../ports/r
 import type { FunctionVersion, InvocationRequest, InvocationResponse } from "../runtimes/types.js";
 import { parseDuration } from "../shared/duration.js";
 import { LitefaasError } from "../shared/errors.js";
+import { NAME_PATTERN } from "../shared/manifest/schema.js";
 import { resultOf } from "../triggers/invocation-records.js";
 import { readJson, type Route } from "./admin-http.js";
 import { notFound, type Registry } from "./registry.js";
@@ -18,6 +19,7 @@ export interface RecordDeps {
 
 const FN = "\\/admin\\/v1\\/functions\\/([^/]+)\\/([^/]+)";
 const TRIGGERS = new Set(["http", "message", "scheduled", "async", "replay"]);
+const NAME = new RegExp(NAME_PATTERN);
 
 export function recordRoutes(deps: RecordDeps): Route[] {
   const find = async (id: string): Promise<InvocationRecordEntry> => {
@@ -33,9 +35,19 @@ export function recordRoutes(deps: RecordDeps): Route[] {
     [
       "GET",
       new RegExp(`^${FN}\\/records$`),
-      async ({ params: [project = "", name = ""], query }) => ({
-        records: await deps.records.list(project, name, recordQuery(query)),
-      }),
+      async ({ params: [project = "", name = ""], query }) => {
+        // names become part of NATS subjects: nothing but a name may widen what is read
+        if (!NAME.test(project) || !NAME.test(name)) {
+          throw new LitefaasError(
+            "INVALID_REQUEST",
+            `"${project}/${name}" is not a function's name`,
+            {
+              fix: "names are lowercase letters, digits and dashes, e.g. shop/hello",
+            },
+          );
+        }
+        return { records: await deps.records.list(project, name, recordQuery(query)) };
+      },
     ],
     ["GET", /^\/admin\/v1\/records\/([^/]+)$/, ({ params: [id = ""] }) => find(id)],
     [

@@ -1,6 +1,5 @@
 // The composition root: the only place that picks backends and wires the parts together.
 import { randomBytes, randomUUID } from "node:crypto";
-import { hostname } from "node:os";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import type { BusPort } from "../ports/bus.js";
 import { join } from "node:path";
@@ -15,8 +14,6 @@ import { natsBlobs } from "../backends/nats-blobs/index.js";
 import { openPostgresSql } from "../backends/postgres-sql/index.js";
 import { openSqliteKv } from "../backends/sqlite-kv/index.js";
 import { openSqliteSql } from "../backends/sqlite-sql/index.js";
-import { openSqliteRecords } from "../backends/sqlite-records/index.js";
-import { natsRecords } from "../backends/nats-records/index.js";
 import { createFunctionServices } from "../bindings/index.js";
 import { createKvHost } from "../bindings/kv/host.js";
 import { createSqlHost } from "../bindings/sql/host.js";
@@ -36,8 +33,6 @@ import { ApiKeys } from "../control/api-keys.js";
 import { createLocalInvoker } from "../invoke/index.js";
 import { createRemoteInvoker, serveInvocations } from "../invoke/remote/index.js";
 import { LogStore, shareLogs } from "../observe/logs.js";
-import { InvocationRecorder } from "../observe/invocation-recorder.js";
-import { createMetrics } from "../observe/metrics.js";
 import { metricsEndpoint } from "../observe/metrics-endpoint.js";
 import { bearerCheck } from "../shared/bearer.js";
 import { createIsolateRuntime } from "../runtimes/isolate/index.js";
@@ -47,6 +42,7 @@ import { ClusterNames } from "../shared/cluster-names.js";
 import { LitefaasError } from "../shared/errors.js";
 import type { NodeConfig } from "./config.js";
 import { importLocalState } from "./import-local-state.js";
+import { openObservability } from "./observability.js";
 
 /** How long an operator's SQL query may run. */
 const ADMIN_SQL_TIMEOUT_MS = 30_000;
@@ -95,18 +91,28 @@ export async function startNode(
     if (imported !== undefined) say(imported);
   }
   // gauges read the registry, scheduler and triggers when scraped: all made below
-  const metrics = createMetrics({
-    functions: () =>
-      registry.list().flatMap((f) => {
-        const live = registry.resolve(f.project, f.name);
-        return live === undefined
-          ? []
-          : [{ project: live.project, function: live.name, version: live.version }];
-      }),
-    usage: (project, name) => scheduler.usage(project, name),
-    pending: (project, name) => triggers.pending(project, name),
-    deadLetters: (project, name) => triggers.deadLetters.count(project, name),
+  const observe = await openObservability({
+    config,
+    names,
+    nats,
+    gauges: {
+      functions: () =>
+        registry.list().flatMap((f) => {
+          const live = registry.resolve(f.project, f.name);
+          return live === undefined
+            ? []
+            : [{ project: live.project, function: live.name, version: live.version }];
+        }),
+      usage: (project, name) => scheduler.usage(project, name),
+      pending: (project, name) => triggers.pending(project, name),
+      deadLetters: (project, name) => triggers.deadLetters.count(project, name),
+    },
+    live: roles.control
+      ? () => registry.list().flatMap((f) => registry.resolve(f.project, f.name) ?? [])
+      : undefined,
+    say,
   });
+  const { metrics, records, recorder } = observe;
   const store = await LogStore.open(join(config.dataDir, "logs"), (project, fn, count) =>
     metrics.logLinesDropped(project, fn, count),
   );
@@ -120,39 +126,6 @@ export async function startNode(
       ),
   });
   const apiKeys = await ApiKeys.open(kv, names.bucket("keys"));
-  // every invocation's record: with NATS in the cluster's stream, so control sees every worker's
-  const records =
-    nats === undefined
-      ? openSqliteRecords(join(config.dataDir, "records.sqlite"))
-      : await natsRecords(nats, {
-          stream: names.recordsStream,
-          prefix: names.recordsPrefix,
-          replicas: config.replicas,
-        });
-  // spans over OTLP, only when asked: the SDK is not even loaded otherwise
-  const tracing =
-    config.otlp === undefined
-      ? undefined
-      : (await import("../observe/otlp-tracing.js")).startOtlpTracing(
-          config.otlp,
-          `${hostname()}:${process.pid}`,
-        );
-  if (config.otlp !== undefined) say(`spans: OTLP to ${config.otlp}`);
-  const recorder = new InvocationRecorder({
-    store: records,
-    onRecord: (record, trace) => {
-      metrics.record(record);
-      tracing?.invocation(record, trace);
-    },
-    ...(roles.control
-      ? {
-          functions: () =>
-            registry.list().flatMap((f) => registry.resolve(f.project, f.name) ?? []),
-        }
-      : {}),
-    onError: (error, what) =>
-      say(`${what}: ${error instanceof Error ? error.message : String(error)}`),
-  });
   const clientAddress = trustedProxies(config.trustedProxies);
   const limiter = sharedRateLimiter(bus, names.limitsSubject);
 
@@ -165,12 +138,8 @@ export async function startNode(
     sql,
     names,
     publish,
-    onBindingCall: (call) => {
-      metrics.bindingCall(call.project, call.fn, call.binding, call.op, call.ok);
-      const parent = call.requestId === undefined ? undefined : recorder.traceOf(call.requestId);
-      if (tracing !== undefined && parent !== undefined) tracing.bindingCall(call, parent);
-    },
-    traceparentOf: (requestId) => recorder.traceOf(requestId)?.traceparent,
+    onBindingCall: (call) => observe.bindingCall(call),
+    traceparentOf: observe.traceparentOf,
   });
   // a control process keeps runtimes to check deploys; only a worker keeps isolates ready
   const runtime = createIsolateRuntime({
@@ -374,9 +343,7 @@ export async function startNode(
         await triggers.close();
         await scheduler.close(Math.min(config.drainMs, 5000));
         await runtimes.close();
-        await recorder.close();
-        await tracing?.close();
-        await records.close();
+        await observe.close();
         await store.close();
         apiKeys.close();
         registry.close();

@@ -12,7 +12,6 @@ import {
   billedGbSeconds,
   type InvocationRecordEntry,
   type RecordedLogLine,
-  type RecordRetention,
   type RecordsPort,
   type RecordTrigger,
 } from "../ports/records.js";
@@ -20,14 +19,10 @@ import type { FunctionVersion, InvocationRequest, InvocationResponse } from "../
 import { asLitefaasError } from "../shared/errors.js";
 import { recordPolicy } from "../shared/manifest/records-policy.js";
 import { BodyCapture, captureInput } from "./captured-payload.js";
-import {
-  formatTraceparent,
-  newSpanId,
-  newTraceId,
-  parseTraceparent,
-  setTraceparent,
-  traceparentIn,
-} from "./trace-context.js";
+import { RecordRetentionKeeper } from "./record-retention.js";
+import { continueTrace, type InvocationTrace } from "./trace-context.js";
+
+export type { InvocationTrace };
 import type { LogLine, LogSink } from "./logs.js";
 
 const FLUSH_MS = 100;
@@ -36,10 +31,6 @@ const MAX_PENDING = 20_000;
 /** Lines kept in one record, and characters of each; the rest are counted. */
 const MAX_LINES = 50;
 const MAX_LINE = 2048;
-/** How often functions that got records are trimmed to their retention. */
-const TRIM_MS = 30_000;
-/** How often every function's records are trimmed by age (when `functions` is given). */
-const AGE_PASS_MS = 10 * 60_000;
 
 export interface RecorderOptions {
   store: RecordsPort;
@@ -50,28 +41,10 @@ export interface RecorderOptions {
   onRecord?(record: InvocationRecordEntry, trace: InvocationTrace): void;
 }
 
-interface Dirty {
-  project: string;
-  fn: string;
-  retention: RecordRetention;
-  count: number;
-}
-
 interface Active {
   lines: RecordedLogLine[];
   dropped: number;
   trace: InvocationTrace;
-}
-
-/** The trace an invocation continues, and its own span in it. */
-export interface InvocationTrace {
-  traceId: string;
-  spanId: string;
-  /** The caller's span, when the invocation came with a traceparent. */
-  parentId: string | undefined;
-  flags: string;
-  /** What the invocation hands on: its own span as the parent. */
-  traceparent: string;
 }
 
 export class InvocationRecorder {
@@ -81,28 +54,16 @@ export class InvocationRecorder {
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
   private flushQueued = false;
-  /**
-   * Functions that got records since their last trim: their retention, and how many. Keyed by
-   * the version object (one per deployed version, found without building a key per record).
-   */
-  private dirty = new Map<FunctionVersion, Dirty>();
-  private readonly trimmer: NodeJS.Timeout;
-  private readonly ager: NodeJS.Timeout | undefined;
+  private readonly retention: RecordRetentionKeeper;
   private dropped = 0;
   private closed = false;
 
   constructor(private readonly options: RecorderOptions) {
-    this.trimmer = setInterval(() => void this.trim(), TRIM_MS);
-    this.trimmer.unref();
-    const every = options.functions;
-    if (every !== undefined) {
-      // records older than a function's maxAge go even if it is never invoked again
-      this.ager = setInterval(() => {
-        for (const fn of every()) this.mark(fn, 0);
-        void this.trim();
-      }, AGE_PASS_MS);
-      this.ager.unref();
-    }
+    this.retention = new RecordRetentionKeeper(
+      options.store,
+      (error, what) => options.onError(error, what),
+      options.functions,
+    );
   }
 
   get store(): RecordsPort {
@@ -164,8 +125,7 @@ export class InvocationRecorder {
 
   async close(): Promise<void> {
     this.closed = true;
-    clearInterval(this.trimmer);
-    clearInterval(this.ager);
+    this.retention.stop();
     await this.flush();
   }
 
@@ -265,19 +225,8 @@ export class InvocationRecorder {
     this.push(record, fn);
   }
 
-  /** Notes that `fn` got `added` records, for the next trim. */
-  private mark(fn: FunctionVersion, added: number): void {
-    let dirty = this.dirty.get(fn);
-    if (dirty === undefined) {
-      const { keep, maxAgeMs } = recordPolicy(fn.config);
-      dirty = { project: fn.project, fn: fn.name, retention: { keep, maxAgeMs }, count: 0 };
-      this.dirty.set(fn, dirty);
-    }
-    dirty.count += added;
-  }
-
   private push(record: InvocationRecordEntry, fn: FunctionVersion): void {
-    this.mark(fn, 1);
+    this.retention.added(fn, 1);
     this.pending.push(record);
     if (this.pending.length > MAX_PENDING) {
       const over = this.pending.length - MAX_PENDING;
@@ -308,9 +257,7 @@ export class InvocationRecorder {
         return;
       }
     }
-    // a function that got `keep` records since its last trim is trimmed now, not in TRIM_MS:
-    // so it never holds more than twice what it keeps
-    await this.trim((d) => d.count >= d.retention.keep);
+    await this.retention.trimFull();
     if (this.dropped > 0) {
       this.options.onError(
         new Error(
@@ -321,49 +268,6 @@ export class InvocationRecorder {
       this.dropped = 0;
     }
   }
-
-  private async trim(which: (d: Dirty) => boolean = () => true): Promise<void> {
-    // one trim per function, though several of its versions got records
-    const due = new Map<string, Dirty>();
-    for (const [key, d] of this.dirty) {
-      if (!which(d)) continue;
-      this.dirty.delete(key);
-      due.set(`${d.project}/${d.fn}`, d);
-    }
-    for (const { project, fn, retention } of due.values()) {
-      await this.options.store
-        .trim(project, fn, retention)
-        .catch((error: unknown) =>
-          this.options.onError(error, `trimming the invocation records of ${project}/${fn}`),
-        );
-    }
-  }
-}
-
-/**
- * The invocation's place in a trace: the one its request or message came with, else a new one.
- * A traceparent it came with is rewritten in place to name the invocation's own span, so the
- * function (and whatever it forwards the header to) continues from it; none is added to a
- * request that had none (ctx.traceparent has it), which keeps the common request as it was.
- */
-function continueTrace(request: InvocationRequest): InvocationTrace {
-  const event = request.event;
-  const given =
-    event === undefined
-      ? traceparentIn(request.headers)
-      : event.kind === "message"
-        ? event.headers["traceparent"]
-        : request.traceparent;
-  const incoming = parseTraceparent(given);
-  const traceId = incoming?.traceId ?? newTraceId();
-  const spanId = newSpanId();
-  const flags = incoming?.flags ?? "01";
-  const traceparent = formatTraceparent(traceId, spanId, flags);
-  if (event === undefined) {
-    if (given !== undefined) setTraceparent(request.headers, traceparent);
-  } else if (event.kind === "message") event.headers["traceparent"] = traceparent;
-  request.traceparent = traceparent;
-  return { traceId, spanId, parentId: incoming?.parentId, flags, traceparent };
 }
 
 function triggerOf(request: InvocationRequest): RecordTrigger {

@@ -2,6 +2,7 @@
 // invocation, and handed on to what the invocation does (events, outbound fetches, bindings).
 // https://www.w3.org/TR/trace-context/#traceparent-header
 import { randomFillSync } from "node:crypto";
+import type { InvocationRequest } from "../runtimes/types.js";
 
 export interface TraceParent {
   traceId: string;
@@ -76,4 +77,41 @@ export function setTraceparent(headers: string[], value: string): void {
     }
   }
   headers.push("traceparent", value);
+}
+
+/** The trace an invocation continues, and its own span in it. */
+export interface InvocationTrace {
+  traceId: string;
+  spanId: string;
+  /** The caller's span, when the invocation came with a traceparent. */
+  parentId: string | undefined;
+  flags: string;
+  /** What the invocation hands on: its own span as the parent. */
+  traceparent: string;
+}
+
+/**
+ * The invocation's place in a trace: the one its request or message came with, else a new one.
+ * A traceparent it came with is rewritten in place to name the invocation's own span, so the
+ * function (and whatever it forwards the header to) continues from it; none is added to a
+ * request that had none (ctx.traceparent has it), which keeps the common request as it was.
+ */
+export function continueTrace(request: InvocationRequest): InvocationTrace {
+  const event = request.event;
+  const given =
+    event === undefined
+      ? traceparentIn(request.headers)
+      : event.kind === "message"
+        ? event.headers["traceparent"]
+        : request.traceparent;
+  const incoming = parseTraceparent(given);
+  const traceId = incoming?.traceId ?? newTraceId();
+  const spanId = newSpanId();
+  const flags = incoming?.flags ?? "01";
+  const traceparent = formatTraceparent(traceId, spanId, flags);
+  if (event === undefined) {
+    if (given !== undefined) setTraceparent(request.headers, traceparent);
+  } else if (event.kind === "message") event.headers["traceparent"] = traceparent;
+  request.traceparent = traceparent;
+  return { traceId, spanId, parentId: incoming?.parentId, flags, traceparent };
 }

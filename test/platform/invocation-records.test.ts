@@ -257,6 +257,10 @@ function recordsSuite(label: string, args: string[]): void {
       const since = await platform.cli(["invocations", "ls", "records/echo", "--since", "soon"]);
       assert.equal(since.code, 1);
       assert.match(since.stderr, /since "soon" is not a time/);
+      // a name that would be a wildcard in a NATS subject reads nothing
+      const wild = await platform.fetch("/admin/v1/functions/*/echo/records", { headers: admin() });
+      assert.equal(wild.status, 400);
+      assert.equal(await errorCode(wild), "INVALID_REQUEST");
       const anonymous = await platform.fetch("/admin/v1/functions/records/echo/records");
       assert.equal(anonymous.status, 401);
       const echo = await call("echo/x");

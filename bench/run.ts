@@ -8,11 +8,13 @@
 //   6. gateway: hello world through a plain route and one with JWT + rate limit + CORS
 //   7. processes: Python and a shell bootstrap, cold and warm, beside the isolate's warm
 //   8. cluster: hello world through gateway and worker processes over NATS, beside one process
+//   9. console: first paint, functions list and editor in headless Chromium, cold cache
 // Results print as a table with ratios and are written to bench/results/<date>.json.
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { bindingFigures, type BindingFigures } from "./bindings.js";
 import { clusterFigures } from "./cluster.js";
+import { consoleFigures } from "./console.js";
 import { eventFigures, rawJetStream, type EventFigures } from "./events.js";
 import { gatewayFigures } from "./gateway.js";
 import { isolateWarm, processFigures } from "./processes.js";
@@ -281,6 +283,29 @@ async function main() {
           `${(f.warm.p50 - isolate.p50).toFixed(2)} ms (target ≤ 0.3)`,
           String(Math.round(f.throughput.rps)),
         ]),
+      ])}\n`,
+    );
+  }
+  if (wanted("console")) {
+    process.stdout.write("\nthe console in headless Chromium on loopback, cold cache each run:\n");
+    const c = await consoleFigures(10);
+    report["console"] = c;
+    const ms = (f: { p50: number; max: number }) =>
+      `${f.p50.toFixed(0)} ms (max ${f.max.toFixed(0)})`;
+    process.stdout.write(
+      `${formatTable([
+        [
+          "first paint (target < 1 s)",
+          "functions list after sign-in",
+          "editor ready",
+          "transferred",
+        ],
+        [
+          ms(c.firstPaintMs),
+          ms(c.listShownMs),
+          ms(c.editorShownMs),
+          `${c.transferredKiB.toFixed(0)} KiB`,
+        ],
       ])}\n`,
     );
   }

@@ -1,7 +1,7 @@
-// Build: TypeScript for the platform (tsc → dist/), and the guest bootstrap that runs inside
-// every isolate (esbuild → dist/guest/bootstrap.js, one minified IIFE).
+// Build: TypeScript for the platform (tsc → dist/), the guest bootstrap that runs inside every
+// isolate (esbuild → dist/guest/bootstrap.js, one minified IIFE), and the web console.
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdirSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { build } from "esbuild";
 import { createRequire } from "node:module";
 
@@ -33,6 +33,25 @@ await build({
   legalComments: "none",
   logLevel: "warning",
 });
+
+// The web console (console/ → dist/console/), bundled ahead of time so nothing builds at runtime:
+// Preact and the page in app.js, CodeMirror in a chunk that loads when a screen shows code.
+rmSync("dist/console", { recursive: true, force: true });
+await build({
+  entryPoints: { app: "console/src/main.tsx" },
+  bundle: true,
+  splitting: true,
+  format: "esm",
+  minify: true,
+  jsx: "automatic",
+  jsxImportSource: "preact",
+  target: ["chrome111", "firefox115", "safari16.4"],
+  outdir: "dist/console",
+  chunkNames: "chunks/[name]-[hash]",
+  legalComments: "linked",
+  logLevel: "warning",
+});
+cpSync("console/index.html", "dist/console/index.html");
 
 // The manifest's JSON Schema, published for editors (and committed, so it is browsable).
 const { manifestSchema } = await import("../dist/src/shared/manifest/schema.js");

@@ -13,6 +13,7 @@ import { invocationsCommand, invokeAsyncCommand } from "./commands/invocations.j
 import { logsCommand } from "./commands/logs.js";
 import { eventsPublishCommand } from "./commands/publish.js";
 import { upCommand } from "./commands/up.js";
+import { usageCommand } from "./commands/usage.js";
 import { createOutput, printError } from "./output.js";
 
 const HELP = `litefaas — functions as HTTP endpoints, self-hosted
@@ -31,6 +32,8 @@ usage: litefaas <command> [options]
      [--header-timeout 10s] [--body-timeout 60s] [--request-timeout 0] [--max-header-size 16384]
                                    the gateway's limits on clients (0: the function's timeout)
      [--access-log <file>|-|off]   JSON access log lines (default <data>/access.log)
+     [--log-format text|json]      the platform's own lines (and --access-log -) as text for
+                                   people (default) or one JSON object per line for a collector
      [--require-sandbox]           refuse to run process functions without every protection
      [--metrics-open]              serve /metrics without the admin token (private networks)
      [--otlp http://collector:4318/v1/traces]   send spans there (OTLP/HTTP)
@@ -43,6 +46,8 @@ usage: litefaas <command> [options]
   invocations ls <project>/<function> [--status error|ok] [--trigger t] [--since 1h] [--limit 50]
   invocations show <id>            one invocation's record: timing, cold start, outcome, logs
   invocations replay <id> [--version n]   run a recorded input again (records.payloads: true)
+  usage [project[/function]] [--since 30d] [--until <time>] [--by total|day|hour]
+                                   invocations, errors, billed GB-seconds and egress bytes
   ls                               list deployed functions
   routes [project]                 list the routes projects declare
   keys create|ls|revoke <project> [id] [--name n] [--routes /a,/b] [--scopes s] [--expires 720h]
@@ -50,7 +55,10 @@ usage: litefaas <command> [options]
   versions <project>/<function>    list a function's versions
   rollback <project>/<function> [--to <version>]
   rm <project>/<function> [--purge]   remove a function (--purge: and delete its KV and SQL data)
-  logs <project>/<function> [--follow] [--limit 100]
+  logs <project>[/<function>] [--follow] [--limit 100] [--level warn] [--request <id>] [--grep text]
+                                   a function's log lines (or a whole project's), the last
+                                   --limit that match, then new ones with --follow; --level keeps
+                                   that level and above (debug, info, warn, error)
   events tail <project> [--subject 'orders.>']   follow a project's events
   events publish <project> <subject> [data] [--file <path>] [--content-type t] [--header k=v]...
                                    publish an event (data from the argument, --file or stdin)
@@ -113,12 +121,18 @@ const options = {
   "request-timeout": { type: "string" },
   "max-header-size": { type: "string" },
   "access-log": { type: "string" },
+  "log-format": { type: "string" },
+  level: { type: "string" },
+  request: { type: "string" },
+  grep: { type: "string" },
   "require-sandbox": { type: "boolean" },
   "metrics-open": { type: "boolean" },
   otlp: { type: "string" },
   status: { type: "string" },
   trigger: { type: "string" },
   since: { type: "string" },
+  until: { type: "string" },
+  by: { type: "string" },
   before: { type: "string" },
   version: { type: "string" },
 } as const;
@@ -149,7 +163,10 @@ async function main(argv: string[]): Promise<number> {
     return command === undefined && !flags.help ? 1 : 0;
   }
   try {
-    if (command === "up") return await upCommand(flags);
+    if (command === "up") {
+      ranUp = true;
+      return await upCommand(flags);
+    }
     const clientOptions = resolveClientOptions(flags, process.env);
     const client = new AdminClient(clientOptions);
     switch (command) {
@@ -179,6 +196,8 @@ async function main(argv: string[]): Promise<number> {
         return await dlqCommand(client, args, flags, out);
       case "keys":
         return await keysCommand(client, args, flags, out);
+      case "usage":
+        return await usageCommand(client, args[0], flags, out);
       case "logs":
         return await logsCommand(client, args[0], flags, out);
       case "ls":
@@ -198,4 +217,8 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+let ranUp = false;
 process.exitCode = await main(process.argv.slice(2));
+// a platform that failed partway through starting may hold connections and timers open: once
+// its error is printed, the command is over (a moment's grace lets piped output drain)
+if (process.exitCode !== 0 && ranUp) setTimeout(() => process.exit(), 500).unref();

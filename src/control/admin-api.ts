@@ -4,20 +4,25 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { bearerCheck } from "../shared/bearer.js";
 import { LitefaasError } from "../shared/errors.js";
-import type { LogBook, LogLine } from "../observe/logs.js";
+import type { PlatformLog } from "../observe/platform-log.js";
 import type { Deployer, DeployRequest } from "./deployer.js";
 import { readJson, type Route } from "./admin-http.js";
 import { keyRoutes, type KeyDeps } from "./admin-key-routes.js";
 import { dataRoutes, type DataDeps } from "./admin-data-routes.js";
 import { queueStats, triggerRoutes, type TriggerDeps } from "./admin-trigger-routes.js";
 import { recordRoutes, type RecordDeps } from "./admin-record-routes.js";
+import { logRoutes, type LogDeps } from "./admin-log-routes.js";
+import { usageRoutes, type UsageDeps } from "./admin-usage-routes.js";
+import { consoleRoutes, type ConsoleDeps } from "./admin-console-routes.js";
 import { notFound, type Registry } from "./registry.js";
 
-export interface AdminDeps extends DataDeps, TriggerDeps, KeyDeps, RecordDeps {
+export interface AdminDeps
+  extends DataDeps, TriggerDeps, KeyDeps, RecordDeps, ConsoleDeps, UsageDeps, LogDeps {
   token: string;
   registry: Registry;
   deployer: Deployer;
-  logs: LogBook;
+  /** Where failures the platform did not expect are reported. */
+  log: PlatformLog;
   /** Base URL where functions are served, for answers that name a function's URL. */
   publicUrl(): string;
   /** Running instances and in-flight invocations of a function's live version. */
@@ -45,6 +50,9 @@ export function createAdminApi(deps: AdminDeps) {
     ...triggerRoutes(deps),
     ...keyRoutes(deps),
     ...recordRoutes(deps),
+    ...logRoutes(deps),
+    ...usageRoutes(deps),
+    ...consoleRoutes(deps),
     [
       "POST",
       /^\/admin\/v1\/deploy$/,
@@ -64,6 +72,7 @@ export function createAdminApi(deps: AdminDeps) {
           file: body.file ?? "litefaas.yaml",
           bundles: body.bundles,
           ...(body.migrations === undefined ? {} : { migrations: body.migrations }),
+          ...(body.sources === undefined ? {} : { sources: body.sources }),
         });
         return {
           ...result,
@@ -191,18 +200,6 @@ export function createAdminApi(deps: AdminDeps) {
         return Promise.resolve(undefined);
       },
     ],
-    [
-      "GET",
-      /^\/admin\/v1\/functions\/([^/]+)\/([^/]+)\/logs$/,
-      async ({ res, params: [project = "", name = ""], query }) => {
-        if (deps.registry.get(project, name) === undefined) throw notFound(project, name);
-        const limit = Math.min(Math.max(Number(query.get("limit") ?? "100") || 100, 1), 1000);
-        const lines = await deps.logs.tail(project, name, limit);
-        if (query.get("follow") !== "1") return { lines };
-        streamLogs(res, lines, (onLine) => deps.logs.follow(project, name, onLine));
-        return undefined;
-      },
-    ],
   ];
 
   return (req: IncomingMessage, res: ServerResponse, requestId: string): void => {
@@ -220,7 +217,8 @@ export function createAdminApi(deps: AdminDeps) {
         error instanceof LitefaasError
           ? error
           : new LitefaasError("INTERNAL", undefined, { cause: error });
-      if (e.code === "INTERNAL") console.error(error);
+      if (e.code === "INTERNAL")
+        deps.log.error("an admin request failed", { component: "admin", requestId, error });
       if (!res.headersSent) respond(e.status, e.toBody(requestId));
       else res.destroy();
     };
@@ -244,10 +242,10 @@ export function createAdminApi(deps: AdminDeps) {
       if (method !== req.method) continue;
       // for handlers that write their own response (streams, 202s)
       res.setHeader("x-request-id", requestId);
-      handler({ req, res, params: match.slice(1), query: url.searchParams }).then(
-        (body) => (body === undefined ? undefined : respond(200, body)),
-        fail,
-      );
+      // a handler that throws before its first await fails this request, not the process
+      Promise.resolve()
+        .then(() => handler({ req, res, params: match.slice(1), query: url.searchParams }))
+        .then((body) => (body === undefined ? undefined : respond(200, body)), fail);
       return;
     }
     req.resume();
@@ -259,19 +257,4 @@ export function createAdminApi(deps: AdminDeps) {
           }),
     );
   };
-}
-
-function streamLogs(
-  res: ServerResponse,
-  backlog: LogLine[],
-  follow: (onLine: (l: LogLine) => void) => () => void,
-) {
-  res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-store" });
-  for (const line of backlog) res.write(`${JSON.stringify(line)}\n`);
-  const stop = follow((line) => res.write(`${JSON.stringify(line)}\n`));
-  const heartbeat = setInterval(() => res.write("\n"), 15_000);
-  res.on("close", () => {
-    clearInterval(heartbeat);
-    stop();
-  });
 }

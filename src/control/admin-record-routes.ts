@@ -104,7 +104,7 @@ export function recordQuery(query: URLSearchParams): RecordQuery {
 }
 
 /** A point in time: a duration back from now (1h), an ISO time, or epoch milliseconds. */
-function timeOf(text: string, what: string): number {
+export function timeOf(text: string, what: string): number {
   const ago = parseDuration(text);
   if (ago !== undefined) return Date.now() - ago;
   const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);

@@ -9,7 +9,7 @@ import { LitefaasError } from "../shared/errors.js";
 import { loadManifest } from "../shared/manifest/load.js";
 import { bundleFunction } from "./bundle.js";
 import { packTaskRoot } from "../runtimes/process/archive.js";
-import type { DeployRequest } from "./deployer.js";
+import type { DeployRequest, FunctionSource } from "./deployer.js";
 
 export interface BuildProgress {
   (
@@ -27,15 +27,22 @@ export async function buildProject(
   const names = Object.keys(manifest.functions);
   const bundles: Record<string, string> = {};
   const migrations: Record<string, Array<{ name: string; sql: string }>> = {};
+  const sources: Record<string, FunctionSource> = {};
   let bytes = 0;
   for (const [index, name] of names.entries()) {
     const config = manifest.functions[name];
     if (config === undefined) continue;
     progress({ step: "bundle", name, index, total: names.length });
-    const code =
-      config.runtime === "isolate"
-        ? (await bundleFunction(dir, config.main, name)).code
-        : await packProcessFunction(dir, config.main, config.runtime, name);
+    let code: string;
+    if (config.runtime === "isolate") {
+      const bundle = await bundleFunction(dir, config.main, name);
+      code = bundle.code;
+      // a function of one file imports nothing: its source is what the console should edit
+      if (bundle.inputs.length === 1)
+        sources[name] = { file: config.main, text: await readFile(join(dir, config.main), "utf8") };
+    } else {
+      code = await packProcessFunction(dir, config.main, config.runtime, name);
+    }
     bundles[name] = code;
     bytes += code.length;
     const found = await readMigrations(join(dir, dirname(config.main), "migrations"));
@@ -48,6 +55,7 @@ export async function buildProject(
     file: relative(process.cwd(), file) || file,
     bundles,
     migrations,
+    sources,
   };
 }
 

@@ -5,6 +5,7 @@ import type { BlobsPort } from "../ports/blobs.js";
 import { LitefaasError } from "../shared/errors.js";
 import { parseManifest } from "../shared/manifest/load.js";
 import type { FunctionVersion } from "../runtimes/types.js";
+import type { FunctionConfig } from "../shared/manifest/types.js";
 import { describeRoute, findTie, type RouteConfig } from "../shared/routes.js";
 import type { Registry, VersionRecord } from "./registry.js";
 
@@ -18,9 +19,29 @@ export interface DeployRequest {
   bundles: Record<string, string>;
   /** SQL migrations per function name, applied in order at deploy (each once). */
   migrations?: Record<string, Array<{ name: string; sql: string }>>;
+  /** Source per function of one file, kept so the console can show and edit what was written. */
+  sources?: Record<string, FunctionSource>;
 }
 
 type Migration = { name: string; sql: string };
+
+type Plan =
+  | { kind: "unchanged"; entry: VersionRecord }
+  | { kind: "reactivate"; entry: VersionRecord }
+  | {
+      kind: "new";
+      candidate: FunctionVersion;
+      size: number;
+      hash: string;
+      migrations: Migration[];
+      source: string | undefined;
+    };
+
+/** A function's code as written in the console, kept beside its bundle so it can be edited. */
+export interface FunctionSource {
+  file: string;
+  text: string;
+}
 
 export type Migrator = (
   fn: FunctionVersion,
@@ -48,6 +69,15 @@ function checkJwtSecret(name: string | undefined): void {
       fix: `start litefaas up with ${name} set to the HS256 secret (32 bytes or more), then deploy again`,
     },
   );
+}
+
+/** A source as a client sent it, if it is one: anything else is ignored, not stored. */
+function sourceOf(value: unknown): FunctionSource | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const { file, text } = value as Partial<FunctionSource>;
+  return typeof file === "string" && typeof text === "string" && text.length <= 1024 * 1024
+    ? { file, text }
+    : undefined;
 }
 
 export class Deployer {
@@ -93,74 +123,23 @@ export class Deployer {
       });
     }
     // 1. store and check every function; nothing changes for users until all passed
-    type Plan =
-      | { kind: "unchanged"; entry: VersionRecord }
-      | { kind: "reactivate"; entry: VersionRecord }
-      | {
-          kind: "new";
-          candidate: FunctionVersion;
-          size: number;
-          hash: string;
-          migrations: Migration[];
-        };
     const plans: Plan[] = [];
     for (const name of names) {
       const config = manifest.functions[name];
       const code = request.bundles[name];
       if (config === undefined || code === undefined) continue;
-      const migrations = request.migrations?.[name] ?? [];
-      const bytes = new TextEncoder().encode(code);
-      const key = await this.blobs.put(bytes);
-      const hash = createHash("sha256")
-        .update(key)
-        .update(JSON.stringify(config))
-        .update(JSON.stringify(migrations))
-        .digest("hex");
-      const latest = await this.registry.latestVersion(manifest.project, name);
-      const live = this.registry.resolve(manifest.project, name);
-      if (latest !== undefined && latest.hash === hash) {
-        plans.push({
-          kind: live?.version === latest.version ? "unchanged" : "reactivate",
-          entry: latest,
-        });
-        continue;
-      }
-      const candidate: FunctionVersion = {
-        project: manifest.project,
-        name,
-        version: (latest?.version ?? 0) + 1,
-        config,
-        artifact: key,
-      };
-      await this.verify(candidate);
-      plans.push({ kind: "new", candidate, size: bytes.length, hash, migrations });
-    }
-    // 2. migrations: a failing one stops the deploy here, with the previous versions serving
-    for (const plan of plans) {
-      if (plan.kind === "new" && plan.migrations.length > 0)
-        await this.migrate(plan.candidate, plan.migrations);
-    }
-    // 3. record the new versions and make them live
-    const staged: Array<{ entry: VersionRecord; changed: boolean }> = [];
-    for (const plan of plans) {
-      if (plan.kind !== "new") {
-        staged.push({ entry: plan.entry, changed: plan.kind === "reactivate" });
-        continue;
-      }
-      const { project, name, artifact, config } = plan.candidate;
-      staged.push({
-        entry: await this.registry.createVersion(
-          project,
+      plans.push(
+        await this.plan(
+          manifest.project,
           name,
-          { key: artifact, size: plan.size },
           config,
-          plan.hash,
+          code,
+          request.migrations?.[name] ?? [],
+          sourceOf(request.sources?.[name]),
         ),
-        changed: true,
-      });
+      );
     }
-    for (const { entry, changed } of staged) if (changed) await this.prepare(entry);
-    for (const { entry, changed } of staged) if (changed) await this.registry.setLive(entry);
+    const staged = await this.commit(plans);
     // routes last: they point at versions that are live by now, and change in one swap
     await this.registry.deployRoutes(manifest.project, names, manifest.routes, {
       auth: manifest.auth,
@@ -174,5 +153,99 @@ export class Deployer {
         status: changed ? "created" : "unchanged",
       })),
     };
+  }
+
+  /**
+   * One function's code, written in the console: a new version keeping the function's config
+   * (or, for a new function, the manifest defaults), with its source kept beside the bundle.
+   * Routes and the project's other functions are left as they are.
+   */
+  async deployCode(
+    project: string,
+    name: string,
+    config: FunctionConfig,
+    bundle: string,
+    source: FunctionSource,
+  ): Promise<DeployedFunction> {
+    const [staged] = await this.commit([
+      await this.plan(project, name, config, bundle, [], source),
+    ]);
+    if (staged === undefined) throw new Error("a planned deploy staged nothing");
+    return {
+      name,
+      version: staged.entry.version,
+      status: staged.changed ? "created" : "unchanged",
+    };
+  }
+
+  /** Stores a function's bundle and checks it loads, unless it is a version already made. */
+  private async plan(
+    project: string,
+    name: string,
+    config: FunctionConfig,
+    code: string,
+    migrations: Migration[],
+    source?: FunctionSource,
+  ): Promise<Plan> {
+    const key = await this.blobs.put(new TextEncoder().encode(code));
+    const sourceKey =
+      source === undefined
+        ? undefined
+        : await this.blobs.put(new TextEncoder().encode(JSON.stringify(source)));
+    const digest = createHash("sha256")
+      .update(key)
+      .update(JSON.stringify(config))
+      .update(JSON.stringify(migrations));
+    // an edit that changes only comments is a version of its own: it is what the user sees
+    if (sourceKey !== undefined) digest.update(sourceKey);
+    const hash = digest.digest("hex");
+    const latest = await this.registry.latestVersion(project, name);
+    const live = this.registry.resolve(project, name);
+    if (latest !== undefined && latest.hash === hash) {
+      return { kind: live?.version === latest.version ? "unchanged" : "reactivate", entry: latest };
+    }
+    const candidate: FunctionVersion = {
+      project,
+      name,
+      version: (latest?.version ?? 0) + 1,
+      config,
+      artifact: key,
+    };
+    await this.verify(candidate);
+    const size = Buffer.byteLength(code);
+    return { kind: "new", candidate, size, hash, migrations, source: sourceKey };
+  }
+
+  /** Migrations, then the new versions recorded and made live; a failing migration stops it. */
+  private async commit(plans: Plan[]): Promise<Array<{ entry: VersionRecord; changed: boolean }>> {
+    for (const plan of plans) {
+      if (plan.kind === "new" && plan.migrations.length > 0)
+        await this.migrate(plan.candidate, plan.migrations);
+    }
+    const staged: Array<{ entry: VersionRecord; changed: boolean }> = [];
+    for (const plan of plans) {
+      if (plan.kind !== "new") {
+        staged.push({ entry: plan.entry, changed: plan.kind === "reactivate" });
+        continue;
+      }
+      const { project, name, artifact, config } = plan.candidate;
+      staged.push({
+        entry: await this.registry.createVersion(
+          project,
+          name,
+          {
+            key: artifact,
+            size: plan.size,
+            ...(plan.source === undefined ? {} : { source: plan.source }),
+          },
+          config,
+          plan.hash,
+        ),
+        changed: true,
+      });
+    }
+    for (const { entry, changed } of staged) if (changed) await this.prepare(entry);
+    for (const { entry, changed } of staged) if (changed) await this.registry.setLive(entry);
+    return staged;
   }
 }

@@ -13,6 +13,8 @@ export interface VersionRecord extends FunctionVersion {
   /** SHA-256 over the artifact and the config: equal hashes mean an unchanged deploy. */
   hash: string;
   size: number;
+  /** Blob key of the source written in the console (JSON: file and text), when it was. */
+  source?: string;
 }
 
 export interface FunctionRecord {
@@ -233,7 +235,7 @@ export class Registry {
   async createVersion(
     project: string,
     name: string,
-    artifact: { key: string; size: number },
+    artifact: { key: string; size: number; source?: string },
     config: FunctionConfig,
     hash: string,
   ): Promise<VersionRecord> {
@@ -248,6 +250,7 @@ export class Registry {
         config,
         artifact: artifact.key,
         size: artifact.size,
+        ...(artifact.source === undefined ? {} : { source: artifact.source }),
         hash,
         createdAt: new Date().toISOString(),
       };
@@ -342,7 +345,7 @@ export class Registry {
     return entry;
   }
 
-  /** Forget a function and its versions; returns the artifacts it used. */
+  /** Forget a function and its versions; returns the blobs it used (bundles and sources). */
   async remove(project: string, name: string): Promise<string[]> {
     if (this.get(project, name) === undefined) throw notFound(project, name);
     const versions = await this.versions(project, name);
@@ -357,7 +360,9 @@ export class Registry {
       project,
       routes.filter((r) => r.function !== name),
     );
-    return versions.map((v) => v.artifact);
+    return versions.flatMap((v) =>
+      v.source === undefined ? [v.artifact] : [v.artifact, v.source],
+    );
   }
 
   private async previousVersion(project: string, name: string, live: number): Promise<number> {

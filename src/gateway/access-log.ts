@@ -1,5 +1,7 @@
-// Access log: one JSON line per request the gateway answered. Never a key or a token: only the
-// key's id or the token's subject.
+// Access log: one line per request the gateway answered. Never a key or a token: only the
+// key's id or the token's subject. A file gets JSON lines, shaped as the platform's own JSON lines
+// (ts, level, component, msg, then the entry); stdout gets them in the platform's --log-format,
+// through process.stdout so they never tear the platform's lines printed there too.
 //
 // Written here rather than with pino: it runs for every request, and under load pino's
 // serializer, its per-line length accounting and a write per line took a fifth of the
@@ -7,6 +9,7 @@
 // event-loop turn (or per 64 KiB).
 import { closeSync, mkdirSync, openSync, write } from "node:fs";
 import { dirname } from "node:path";
+import type { LogFormat } from "../observe/platform-log.js";
 
 export interface AccessEntry {
   requestId: string;
@@ -41,15 +44,19 @@ export interface AccessLog {
 
 const FLUSH_BYTES = 64 * 1024;
 
-/** A log to `target`: a file path (appended, directories made), "-" for stdout, or none. */
-export function createAccessLog(target: string | undefined): AccessLog {
+/**
+ * A log to `target`: a file path (appended, directories made), "-" for stdout in `format`, or
+ * none.
+ */
+export function createAccessLog(target: string | undefined, format: LogFormat = "json"): AccessLog {
   if (target === undefined) return { write: () => undefined, close: () => Promise.resolve() };
-  let fd: number;
-  if (target === "-") fd = 1;
-  else {
+  const toStdout = target === "-";
+  let fd = 1;
+  if (!toStdout) {
     mkdirSync(dirname(target), { recursive: true });
     fd = openSync(target, "a");
   }
+  const render = toStdout && format === "text" ? textLine : jsonLine;
   let pending = "";
   let scheduled = false;
   let writing: Promise<void> = Promise.resolve();
@@ -67,7 +74,8 @@ export function createAccessLog(target: string | undefined): AccessLog {
     writing = writing.then(
       () =>
         new Promise<void>((resolve) => {
-          write(fd, chunk, null, "utf8", () => resolve());
+          if (toStdout) process.stdout.write(chunk, () => resolve());
+          else write(fd, chunk, null, "utf8", () => resolve());
         }),
     );
   };
@@ -81,7 +89,7 @@ export function createAccessLog(target: string | undefined): AccessLog {
         lastMs = now;
         lastIso = new Date(now).toISOString();
       }
-      pending += `{"time":"${lastIso}",${JSON.stringify(entry).slice(1)}\n`;
+      pending += render(lastIso, entry);
       if (pending.length >= FLUSH_BYTES) flush();
       else if (!scheduled) {
         scheduled = true;
@@ -93,7 +101,24 @@ export function createAccessLog(target: string | undefined): AccessLog {
       open = false;
       flush();
       await writing;
-      if (fd !== 1) closeSync(fd);
+      if (!toStdout) closeSync(fd);
     },
   };
+}
+
+function jsonLine(iso: string, entry: AccessEntry): string {
+  const msg = JSON.stringify(`${entry.method} ${entry.path} ${entry.status}`);
+  return `{"ts":"${iso}","level":"info","component":"access","msg":${msg},${JSON.stringify(entry).slice(1)}\n`;
+}
+
+/** For people: what was asked, the answer, how long, how big, and who asked. */
+function textLine(iso: string, entry: AccessEntry): string {
+  const who = entry.keyId ?? entry.subject;
+  const error = entry.error === undefined ? "" : ` ${entry.error}`;
+  return (
+    `access: ${iso} ${entry.method} ${entry.path} ${entry.status}${error}` +
+    ` ${Math.round(entry.durationMs)}ms ${entry.bytes}B` +
+    ` id=${entry.requestId} client=${entry.client}${who === undefined ? "" : ` by=${who}`}` +
+    (entry.aborted ? " aborted\n" : "\n")
+  );
 }

@@ -32,6 +32,8 @@ export interface GatewayOptions {
   async: AsyncInvoker;
   /** The admin API, mounted at /admin/. */
   admin(req: IncomingMessage, res: ServerResponse, requestId: string): void;
+  /** The web console's files at /console/ (control role). */
+  console?: (req: IncomingMessage, res: ServerResponse, requestId: string) => void;
   /** GET /metrics, served by every process whatever its roles. */
   metrics?: (req: IncomingMessage, res: ServerResponse, requestId: string) => void;
   /** What this process answers (its roles); the rest is 404 with where to go instead. */
@@ -339,6 +341,12 @@ export class Gateway {
     } else if (url.startsWith("/admin/")) {
       exchange.route = "admin";
       this.options.admin(req, res, requestId);
+    } else if (
+      (url === "/console" || url.startsWith("/console/") || url.startsWith("/console?")) &&
+      this.options.console !== undefined
+    ) {
+      exchange.route = "console";
+      this.options.console(req, res, requestId);
     } else if (url.startsWith("/invocations/")) {
       exchange.route = "invocations";
       req.resume();
@@ -372,12 +380,16 @@ export class Gateway {
       url === "/metrics"
     )
       return undefined;
-    if (url.startsWith("/admin/")) {
+    if (url.startsWith("/admin/") || url === "/console" || url.startsWith("/console/")) {
       return serves.admin
         ? undefined
-        : new LitefaasError("NOT_FOUND", "this process has no control role: no admin API here", {
-            fix: "send admin requests to a process started with --role control (or all)",
-          });
+        : new LitefaasError(
+            "NOT_FOUND",
+            "this process has no control role: no admin API or console here",
+            {
+              fix: "send admin requests (and open the console) at a process started with --role control (or all)",
+            },
+          );
     }
     return serves.functions
       ? undefined

@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import { parseDuration } from "../shared/duration.js";
 import { CLUSTER_NAME, DEFAULT_CLUSTER } from "../shared/cluster-names.js";
 import { LitefaasError } from "../shared/errors.js";
+import { LOG_FORMATS, type LogFormat } from "../observe/platform-log.js";
 
 export interface NodeConfig {
   host: string;
@@ -40,6 +41,8 @@ export interface NodeConfig {
   http: HttpLimits;
   /** Where access log lines go: a file path, "-" for stdout, or undefined for nowhere. */
   accessLog: string | undefined;
+  /** How the platform prints its own lines (and the access log on stdout): text, or JSON lines. */
+  logFormat: LogFormat;
   /** Refuse to run process functions when a sandbox protection is missing. */
   requireSandbox: boolean;
   /** Serve /metrics without the admin token (a private network's Prometheus). */
@@ -90,6 +93,7 @@ export interface ConfigInput {
   requestTimeout?: string | undefined;
   maxHeaderSize?: string | undefined;
   accessLog?: string | undefined;
+  logFormat?: string | undefined;
   requireSandbox?: boolean | undefined;
   metricsOpen?: boolean | undefined;
   otlp?: string | undefined;
@@ -137,6 +141,7 @@ export function buildConfig(
     replicas: integer("--replicas", input.replicas ?? env["LITEFAAS_REPLICAS"] ?? "1", 1, 5),
     http: httpLimits(input, env),
     accessLog: accessLogTarget(input.accessLog ?? env["LITEFAAS_ACCESS_LOG"], dataDir),
+    logFormat: logFormat(input.logFormat ?? env["LITEFAAS_LOG_FORMAT"] ?? "text"),
     requireSandbox: input.requireSandbox ?? env["LITEFAAS_REQUIRE_SANDBOX"] === "1",
     metricsOpen: input.metricsOpen ?? env["LITEFAAS_METRICS_OPEN"] === "1",
     otlp: url(
@@ -240,6 +245,16 @@ function accessLogTarget(text: string | undefined, dataDir: string): string | un
   if (text === undefined || text === "") return resolve(dataDir, "access.log");
   if (text === "off") return undefined;
   return text === "-" ? "-" : resolve(text);
+}
+
+function logFormat(text: string): LogFormat {
+  const format = LOG_FORMATS.find((f) => f === text);
+  if (format === undefined) {
+    throw new LitefaasError("INVALID_REQUEST", `--log-format "${text}" is not a log format`, {
+      fix: "use --log-format text (lines for people, the default) or json (one JSON object per line, for a log collector)",
+    });
+  }
+  return format;
 }
 
 /** "10s", "500ms", "2m" or "0" as ms; at least `min` unless 0 is allowed and given. */

@@ -17,6 +17,7 @@ import { openSqliteSql } from "../backends/sqlite-sql/index.js";
 import { createFunctionServices } from "../bindings/index.js";
 import { createKvHost } from "../bindings/kv/host.js";
 import { createSqlHost } from "../bindings/sql/host.js";
+import { consoleHandler } from "../control/console-assets.js";
 import { createAdminApi } from "../control/admin-api.js";
 import { buildProject } from "../control/build-project.js";
 import { Deployer, type DeployResult } from "../control/deployer.js";
@@ -33,6 +34,7 @@ import { ApiKeys } from "../control/api-keys.js";
 import { createLocalInvoker } from "../invoke/index.js";
 import { createRemoteInvoker, serveInvocations } from "../invoke/remote/index.js";
 import { LogStore, shareLogs } from "../observe/logs.js";
+import { silentLog, type PlatformLog } from "../observe/platform-log.js";
 import { metricsEndpoint } from "../observe/metrics-endpoint.js";
 import { bearerCheck } from "../shared/bearer.js";
 import { createIsolateRuntime } from "../runtimes/isolate/index.js";
@@ -57,14 +59,14 @@ export interface RunningNode {
 
 export async function startNode(
   config: NodeConfig,
-  say: (line: string) => void = () => undefined,
+  log: PlatformLog = silentLog,
 ): Promise<RunningNode> {
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const { token, file: tokenFile, created } = await adminToken(config.dataDir, config.adminToken);
   const names = new ClusterNames(config.cluster);
   const { roles } = config;
 
-  const { functionKv, sql, bus, nats, queue } = await openFunctionBackends(config, names);
+  const { functionKv, sql, bus, nats, queue } = await openFunctionBackends(config, names, log);
   // the platform's own state: with NATS, in the cluster's buckets, so every process shares it
   const kv =
     nats === undefined ? openSqliteKv(join(config.dataDir, "registry.sqlite")) : functionKv;
@@ -72,7 +74,7 @@ export async function startNode(
     nats === undefined
       ? openFileBlobs(join(config.dataDir, "blobs"))
       : natsBlobs(nats, { bucket: names.bucket("blobs"), replicas: config.replicas });
-  say(
+  log.info(
     `backends: kv ${config.nats === undefined ? "SQLite" : "NATS JetStream"}, sql ${config.postgres === undefined ? "SQLite" : "PostgreSQL"}, events and queues ${config.nats === undefined ? "SQLite" : "NATS JetStream"}` +
       (nats === undefined
         ? ""
@@ -88,7 +90,7 @@ export async function startNode(
   };
   if (nats !== undefined) {
     const imported = await importLocalState({ dataDir: config.dataDir, kv, blobs, names });
-    if (imported !== undefined) say(imported);
+    if (imported !== undefined) log.info(imported, { cluster: names.cluster });
   }
   // gauges read the registry, scheduler and triggers when scraped: all made below
   const observe = await openObservability({
@@ -104,13 +106,22 @@ export async function startNode(
             : [{ project: live.project, function: live.name, version: live.version }];
         }),
       usage: (project, name) => scheduler.usage(project, name),
-      pending: (project, name) => triggers.pending(project, name),
-      deadLetters: (project, name) => triggers.deadLetters.count(project, name),
+      ...(roles.control
+        ? {
+            queues: {
+              pending: (project: string, name: string) => triggers.pending(project, name),
+              deadLetters: (project: string, name: string) =>
+                triggers.deadLetters.count(project, name),
+            },
+          }
+        : {}),
     },
     live: roles.control
       ? () => registry.list().flatMap((f) => registry.resolve(f.project, f.name) ?? [])
       : undefined,
-    say,
+    kv,
+    deployed: (project, name) => registry.get(project, name) !== undefined,
+    log,
   });
   const { metrics, records, recorder } = observe;
   const store = await LogStore.open(join(config.dataDir, "logs"), (project, fn, count) =>
@@ -121,9 +132,7 @@ export async function startNode(
   const registry = await Registry.open(kv, {
     bucket: names.bucket("registry"),
     onError: (error) =>
-      say(
-        `registry: a change could not be applied: ${error instanceof Error ? error.message : String(error)}`,
-      ),
+      log.error("a change could not be applied", { component: "registry", error }),
   });
   const apiKeys = await ApiKeys.open(kv, names.bucket("keys"));
   const clientAddress = trustedProxies(config.trustedProxies);
@@ -154,7 +163,7 @@ export async function startNode(
     services: (fn) => functionServices.servicesFor(fn),
   });
   if (processes.protections.off.length > 0) {
-    say(
+    log.warn(
       `process functions run without: ${processes.protections.off.join("; ")}${config.requireSandbox ? " (--require-sandbox: they will not start)" : ""}`,
     );
   }
@@ -216,9 +225,12 @@ export async function startNode(
     (fn) => triggers.prepare(fn),
   );
   const triggerFailed = (project: string, name: string) => (error: unknown) =>
-    say(
-      `triggers of ${project}/${name}: ${error instanceof Error ? error.message : String(error)}`,
-    );
+    log.error(`the triggers of ${project}/${name} could not be changed`, {
+      component: "triggers",
+      project,
+      function: name,
+      error,
+    });
   // the gateway's route table and who may call what, rebuilt whole when a project's change
   const checkKey = (presented: string) => apiKeys.check(presented);
   let router = new Router(registry.routes());
@@ -251,16 +263,19 @@ export async function startNode(
     }
   }
 
-  const accessFile = createAccessLog(config.accessLog);
+  const accessFile = createAccessLog(config.accessLog, config.logFormat);
   const accessLog = {
     write: (entry: Parameters<typeof accessFile.write>[0]) => {
       metrics.access(entry);
+      if (entry.project !== undefined && entry.function !== undefined)
+        observe.usage.egress(entry.project, entry.function, entry.bytes);
       accessFile.write(entry);
     },
     close: () => accessFile.close(),
   };
   const admin = createAdminApi({
     token,
+    log,
     apiKeys,
     registry,
     deployer,
@@ -272,6 +287,8 @@ export async function startNode(
     publishEvent: publish,
     names,
     records,
+    usageReport: (query) => observe.usageReport(query),
+    blobs,
     replay: (fn, request) => gatewayInvoker.invoke(fn, request),
     data: (project, name, binding) =>
       binding === "kv"
@@ -288,7 +305,10 @@ export async function startNode(
       // artifacts are content-addressed: another function's version may share one
       const inUse = new Set<string>();
       for (const f of registry.list())
-        for (const v of await registry.versions(f.project, f.name)) inUse.add(v.artifact);
+        for (const v of await registry.versions(f.project, f.name)) {
+          inUse.add(v.artifact);
+          if (v.source !== undefined) inUse.add(v.source);
+        }
       for (const key of artifacts) if (!inUse.has(key)) await blobs.delete(key);
       if (purge) {
         await records.remove(project, name);
@@ -310,6 +330,7 @@ export async function startNode(
     accessLog,
     serves: { functions: roles.gateway, admin: roles.control },
     admin,
+    ...(roles.control ? { console: consoleHandler() } : {}),
     metrics: metricsEndpoint({
       metrics,
       authorized: config.metricsOpen ? () => true : bearerCheck(token),
@@ -318,8 +339,8 @@ export async function startNode(
   const address = await gateway.listen(config.port, config.host);
   url = `http://${address.host.includes(":") ? `[${address.host}]` : address.host}:${address.port}`;
   platformAddresses.push({ host: address.host, port: address.port });
-  if (created) say(`admin token created: ${tokenFile} (mode 0600)`);
-  else say(`admin token: ${tokenFile}`);
+  if (created) log.info(`admin token created: ${tokenFile} (mode 0600)`, { tokenFile });
+  else log.info(`admin token: ${tokenFile}`, { tokenFile });
 
   if (roles.worker) runtime.supply.want(128);
   const deployed: DeployResult[] = [];
@@ -392,7 +413,9 @@ function sharedRateLimiter(bus: BusPort, subject: string): RateLimiter {
 }
 
 /** The backends of functions' own stores: embedded by default, NATS and PostgreSQL when given. */
-async function openFunctionBackends(config: NodeConfig, names: ClusterNames) {
+async function openFunctionBackends(config: NodeConfig, names: ClusterNames, log: PlatformLog) {
+  const report = (component: string) => (error: unknown, context: string) =>
+    log.error(context, { component, error });
   const nats =
     config.nats === undefined
       ? undefined
@@ -401,7 +424,7 @@ async function openFunctionBackends(config: NodeConfig, names: ClusterNames) {
   const functionKv =
     nats === undefined
       ? openSqliteKv(join(config.dataDir, "kv.sqlite"))
-      : natsKv(nats, { replicas: config.replicas });
+      : natsKv(nats, { replicas: config.replicas, onError: report("nats-kv") });
   const bus = nats === undefined ? createMemoryBus() : natsBus(nats);
   // embedded: the queue mirrors what it accepted onto the in-process bus, for `events tail`;
   // on NATS, JetStream's own subjects are what tail subscribes to
@@ -409,11 +432,13 @@ async function openFunctionBackends(config: NodeConfig, names: ClusterNames) {
     nats === undefined
       ? openSqliteQueue(join(config.dataDir, "queue.sqlite"), {
           onPublish: (m) => void bus.publish(m.subject, m.data, m.headers),
+          onError: report("sqlite-queue"),
         })
       : await openNatsQueue(nats, {
           prefix: names.queuePrefix,
           stream: names.queueStream,
           replicas: config.replicas,
+          onError: report("nats-queue"),
         });
   const sql =
     config.postgres === undefined

@@ -9,6 +9,10 @@ import { openSqliteRecords } from "../backends/sqlite-records/index.js";
 import type { BindingCall } from "../bindings/index.js";
 import { InvocationRecorder } from "../observe/invocation-recorder.js";
 import { createMetrics, type FunctionGauges } from "../observe/metrics.js";
+import type { PlatformLog } from "../observe/platform-log.js";
+import { UsageMeter } from "../observe/usage-meter.js";
+import { readUsage, type UsageQuery, type UsageReport } from "../observe/usage-query.js";
+import type { KvPort } from "../ports/kv.js";
 import type { RecordsPort } from "../ports/records.js";
 import type { FunctionVersion } from "../runtimes/types.js";
 import type { ClusterNames } from "../shared/cluster-names.js";
@@ -21,9 +25,13 @@ export async function openObservability(options: {
   gauges: FunctionGauges;
   /** Every live version, to trim by age even when not invoked (control does it). */
   live: (() => FunctionVersion[]) | undefined;
-  say: (line: string) => void;
+  /** The platform's kv, where usage counters are kept. */
+  kv: KvPort;
+  /** Whether a function is deployed (only those are metered). */
+  deployed: (project: string, name: string) => boolean;
+  log: PlatformLog;
 }) {
-  const { config, names, nats, say } = options;
+  const { config, names, nats, log } = options;
   const metrics = createMetrics(options.gauges);
   // every invocation's record: with NATS in the cluster's stream, so control sees every worker's
   const records: RecordsPort =
@@ -42,16 +50,24 @@ export async function openObservability(options: {
           config.otlp,
           `${hostname()}:${process.pid}`,
         );
-  if (config.otlp !== undefined) say(`spans: OTLP to ${config.otlp}`);
+  if (config.otlp !== undefined) log.info(`spans: OTLP to ${config.otlp}`, { otlp: config.otlp });
+  const report = (error: unknown, what: string) => log.error(what, { component: "usage", error });
+  // usage per function and hour, durable: what users are billed on
+  const usage = new UsageMeter({
+    kv: options.kv,
+    bucket: names.bucket("usage"),
+    counted: options.deployed,
+    onError: report,
+  });
   const recorder = new InvocationRecorder({
     store: records,
     onRecord: (record, trace) => {
       metrics.record(record);
+      usage.record(record);
       tracing?.invocation(record, trace);
     },
     ...(options.live === undefined ? {} : { functions: options.live }),
-    onError: (error, what) =>
-      say(`${what}: ${error instanceof Error ? error.message : String(error)}`),
+    onError: (error, what) => log.error(what, { component: "records", error }),
   });
   return {
     metrics,
@@ -64,9 +80,16 @@ export async function openObservability(options: {
       if (tracing !== undefined && parent !== undefined) tracing.bindingCall(call, parent);
     },
     traceparentOf: (requestId: string) => recorder.traceOf(requestId)?.traceparent,
+    usage,
+    /** Stored usage; this process's own counts are stored first, so they show at once. */
+    async usageReport(query: UsageQuery): Promise<UsageReport> {
+      await usage.flush();
+      return readUsage(await usage.bucket(), query);
+    },
     /** After the runtimes: what is pending is stored, what is buffered is sent. */
     async close(): Promise<void> {
       await recorder.close();
+      await usage.close();
       await tracing?.close();
       await records.close();
     },

@@ -66,10 +66,6 @@ export class InvocationRecorder {
     );
   }
 
-  get store(): RecordsPort {
-    return this.options.store;
-  }
-
   /** The same invoker, recording every invocation it runs. */
   wrap(invoker: Invoker): Invoker {
     return {

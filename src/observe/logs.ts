@@ -5,6 +5,7 @@ import { createWriteStream, type WriteStream } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { BusPort } from "../ports/bus.js";
+import { lineMatcher, type LogFilter } from "./log-filter.js";
 
 export type LogLevel = "debug" | "info" | "log" | "warn" | "error";
 
@@ -24,10 +25,12 @@ export interface LogSink {
 
 /** Where lines are kept and read back: a process's store, or the cluster's through it. */
 export interface LogBook extends LogSink {
-  /** The last `limit` lines of a function, oldest first. */
-  tail(project: string, fn: string, limit?: number): Promise<LogLine[]>;
+  /** The last `limit` lines of a function that match `filter`, oldest first. */
+  tail(project: string, fn: string, limit?: number, filter?: LogFilter): Promise<LogLine[]>;
   /** Every line appended from now on, until the returned function is called. */
   follow(project: string, fn: string, onLine: (line: LogLine) => void): () => void;
+  /** Every line any function of the project appends from now on, until the returned function is called. */
+  followProject(project: string, onLine: (line: LogLine) => void): () => void;
 }
 
 const RING = 1000;
@@ -41,6 +44,7 @@ const MAX_BACKLOG = 8 * 1024 * 1024;
 export class LogStore implements LogBook {
   private readonly rings = new Map<string, LogLine[]>();
   private readonly files = new Map<string, WriteStream>();
+  /** By "<project>/<function>", and by "<project>" for those following a whole project. */
   private readonly followers = new Map<string, Set<(line: LogLine) => void>>();
   private readonly loaded = new Map<string, Promise<void>>();
   /** Lines not written to a function's file while its backlog was full, by function. */
@@ -65,7 +69,7 @@ export class LogStore implements LogBook {
         file.once("drain", () => this.sayDropped(key));
       } else dropped.count++;
       this.push(key, line);
-      for (const follow of this.followers.get(key) ?? []) follow(line);
+      this.tell(key, line);
       return;
     }
     this.keep(key, line, file);
@@ -74,7 +78,12 @@ export class LogStore implements LogBook {
   private keep(key: string, line: LogLine, file: WriteStream | undefined): void {
     this.push(key, line);
     file?.write(`${JSON.stringify(line)}\n`);
+    this.tell(key, line);
+  }
+
+  private tell(key: string, line: LogLine): void {
     for (const follow of this.followers.get(key) ?? []) follow(line);
+    for (const follow of this.followers.get(line.project) ?? []) follow(line);
   }
 
   /** The counted line that says lines were lost, where they would have been. */
@@ -99,15 +108,27 @@ export class LogStore implements LogBook {
     );
   }
 
-  /** The last `limit` lines of a function, oldest first, including those from earlier runs. */
-  async tail(project: string, fn: string, limit = 100): Promise<LogLine[]> {
+  /**
+   * The last `limit` lines of a function that match `filter`, oldest first, including those from
+   * earlier runs: the filter looks through what is kept (the last 1000 lines or so).
+   */
+  async tail(project: string, fn: string, limit = 100, filter: LogFilter = {}): Promise<LogLine[]> {
     const key = `${project}/${fn}`;
     await this.loadHistory(key);
-    return (this.rings.get(key) ?? []).slice(-limit);
+    const ring = this.rings.get(key) ?? [];
+    const matches = lineMatcher(filter);
+    return (matches === undefined ? ring : ring.filter(matches)).slice(-limit);
   }
 
   follow(project: string, fn: string, onLine: (line: LogLine) => void): () => void {
-    const key = `${project}/${fn}`;
+    return this.listen(`${project}/${fn}`, onLine);
+  }
+
+  followProject(project: string, onLine: (line: LogLine) => void): () => void {
+    return this.listen(project, onLine);
+  }
+
+  private listen(key: string, onLine: (line: LogLine) => void): () => void {
     let set = this.followers.get(key);
     if (set === undefined) this.followers.set(key, (set = new Set()));
     set.add(onLine);
@@ -215,7 +236,8 @@ export function shareLogs(store: LogStore, bus: BusPort, subject: string): LogBo
         )
         .catch(() => undefined); // kept here at least; the others miss a line
     },
-    tail: (project, fn, limit) => store.tail(project, fn, limit),
+    tail: (project, fn, limit, filter) => store.tail(project, fn, limit, filter),
     follow: (project, fn, onLine) => store.follow(project, fn, onLine),
+    followProject: (project, onLine) => store.followProject(project, onLine),
   };
 }

@@ -18,8 +18,11 @@ export interface FunctionGauges {
   /** Every deployed function's live version, with its pool and queue now. */
   functions(): Array<{ project: string; function: string; version: number }>;
   usage(project: string, name: string): { instances: number; inflight: number };
-  pending(project: string, name: string): Promise<number>;
-  deadLetters(project: string, name: string): Promise<number>;
+  /** Queue figures are the cluster's, not the process's: only control reports them. */
+  queues?: {
+    pending(project: string, name: string): Promise<number>;
+    deadLetters(project: string, name: string): Promise<number>;
+  };
 }
 
 export interface Metrics {
@@ -126,12 +129,15 @@ export function createMetrics(gauges: FunctionGauges): Metrics {
         );
       },
     });
-  queued("litefaas_queue_depth", "Events, async invocations and ticks waiting", (p, f) =>
-    gauges.pending(p, f),
-  );
-  queued("litefaas_dead_letters", "Messages in the function's dead-letter queue", (p, f) =>
-    gauges.deadLetters(p, f),
-  );
+  const queues = gauges.queues;
+  if (queues !== undefined) {
+    queued("litefaas_queue_depth", "Events, async invocations and ticks waiting", (p, f) =>
+      queues.pending(p, f),
+    );
+    queued("litefaas_dead_letters", "Messages in the function's dead-letter queue", (p, f) =>
+      queues.deadLetters(p, f),
+    );
+  }
 
   return {
     contentType: registry.contentType,

@@ -11,7 +11,7 @@ export const DEFAULT_CLUSTER = "litefaas";
 export const CLUSTER_NAME = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
 
 /** The platform's own buckets in the kv port. */
-export type PlatformBucket = "registry" | "keys" | "invocations" | "cron" | "blobs";
+export type PlatformBucket = "registry" | "keys" | "invocations" | "cron" | "blobs" | "usage";
 
 export class ClusterNames {
   /** Subjects the queue stream captures start with this: `<cluster>.events.…`. */
@@ -44,7 +44,7 @@ export class ClusterNames {
     return this.cluster === DEFAULT_CLUSTER;
   }
 
-  /** A platform bucket: `<cluster>_registry`, `<cluster>_keys`, … */
+  /** A platform bucket: `<cluster>_registry`, `<cluster>_keys`, `<cluster>_usage`, … */
   bucket(kind: PlatformBucket): string {
     return `${this.cluster}_${kind}`;
   }

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { removeCluster, testCluster } from "./cluster.js";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
-const CLI = join(ROOT, "dist/src/cli/main.js");
+export const CLI = join(ROOT, "dist/src/cli/main.js");
 export const FIXTURES = join(ROOT, "test/fixtures");
 
 export interface CliResult {

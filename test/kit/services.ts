@@ -1,10 +1,11 @@
-// External services the backend suites talk to (NATS, PostgreSQL). A suite whose service is not
+// External services the suites talk to (NATS, PostgreSQL, a browser). A suite whose service is not
 // there skips, and says so in a line of its own, so a green run without NATS is not mistaken for a
 // tested NATS backend; in CI (CI set) a missing service fails the run instead.
 //
 //   const nats = await natsService();
 //   describeWith(nats, "nats kv backend", () => { … nats.url … });
 //   // or: void describe("…", { skip: nats.skip }, …), or `if (nats.skip === false) …`
+import { existsSync } from "node:fs";
 import { connect } from "node:net";
 import { describe, it } from "node:test";
 
@@ -89,4 +90,19 @@ export function postgresService(): Promise<ServiceCheck> {
 export function describeWith(service: ServiceCheck, name: string, fn: () => void): void {
   if (service.skip === false) void describe(name, fn);
   else void it(name, { skip: service.skip }, () => undefined);
+}
+
+/**
+ * Headless Chromium for the console's browser tests: Debian's package (browser downloads do not
+ * work everywhere), or LITEFAAS_TEST_CHROMIUM. Missing: skipped outside CI, a failure in CI.
+ */
+export function chromiumService(): ServiceCheck {
+  const path = process.env["LITEFAAS_TEST_CHROMIUM"] ?? "/usr/bin/chromium";
+  if (existsSync(path)) return { name: "Chromium", url: path, skip: false };
+  const reason = `Chromium suites (no browser at ${path}; apt-get install chromium)`;
+  if (process.env["CI"] !== undefined && process.env["CI"] !== "") {
+    throw new Error(`${reason}: CI requires it; .ci/run installs it`);
+  }
+  console.log(`SKIPPED: ${reason}`);
+  return { name: "Chromium", url: path, skip: reason };
 }

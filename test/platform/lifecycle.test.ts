@@ -1,10 +1,12 @@
 // Deploy, restart, versions, rollback, remove, the admin token and bad deploys, through the CLI.
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { cp, mkdtemp, readFile, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { FIXTURES, errorCode, runCli, startPlatform, type Platform } from "../kit/platform.js";
+import { CLI, FIXTURES, errorCode, runCli, startPlatform, type Platform } from "../kit/platform.js";
 
 async function copyFixture(name: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), `litefaas-fixture-${name}-`));
@@ -27,6 +29,26 @@ describe("platform lifecycle", () => {
     project = await copyFixture("basic");
   });
   after(() => platform.dispose());
+
+  it("exits non-zero, saying why, when it cannot start (its port is taken)", async () => {
+    const port = new URL(platform.url).port;
+    const data = await mkdtemp(join(tmpdir(), "litefaas-taken-"));
+    const child = spawn(
+      process.execPath,
+      ["--no-node-snapshot", CLI, "up", "--port", port, "--data", data],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let output = "";
+    child.stdout.on("data", (c: Buffer) => (output += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (output += c.toString()));
+    // a backstop only: what it had opened before failing must not keep it running
+    const backstop = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    const [code, signal] = (await once(child, "exit")) as [number | null, string | null];
+    clearTimeout(backstop);
+    assert.equal(signal, null, `it did not exit by itself:\n${output}`);
+    assert.notEqual(code, 0);
+    assert.match(output, /EADDRINUSE|in use/i);
+  });
 
   it("keeps the admin token in <data>/admin-token with mode 0600", async () => {
     const info = await stat(join(platform.dataDir, "admin-token"));

@@ -95,6 +95,11 @@ describeWith(nats, "roles: gateway, workers and control as separate processes", 
     const atWorker = await workers[0]?.fetch(fn("/"));
     assert.equal(atWorker?.status, 404);
     assert.equal((await workers[0]?.fetch("/healthz"))?.status, 200);
+    // the console lives with the admin API it calls
+    const consoleAtGateway = await gateway.fetch("/console/");
+    assert.equal(consoleAtGateway.status, 404);
+    assert.match(await consoleAtGateway.text(), /no control role/);
+    assert.equal((await control.fetch("/console/")).status, 200);
   });
 
   it("serves what control deployed through the gateway, from the workers", async () => {

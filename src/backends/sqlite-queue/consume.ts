@@ -12,6 +12,7 @@ const MAX_TIMER_MS = 2_147_483_647;
 export interface ConsumeContext {
   q: Statements;
   ticker: Ticker;
+  report(error: unknown, context: string): void;
   ackWaitMs(consumer: string): number;
   /** Forget this consumption (it stopped). */
   remove(live: LiveConsumption): void;
@@ -88,7 +89,7 @@ export class LiveConsumption implements Consumption, Claimer {
       this.handler(delivery);
     } catch (error) {
       // as if the worker died holding it: back after the ack wait, and the slot freed
-      console.error(`litefaas sqlite-queue: handler of ${this.consumer} threw: ${String(error)}`);
+      this.ctx.report(error, `the handler of ${this.consumer} threw`);
       delivery.retry(this.ctx.ackWaitMs(this.consumer)).catch(() => undefined);
     }
   }

@@ -24,6 +24,8 @@ import { Ticker } from "./tick.js";
 export interface SqliteQueueOptions {
   /** Called after a publish is stored (not for sends or duplicates). */
   onPublish?: (message: QueueMessage) => void;
+  /** What went wrong with no caller to tell (a handler or onPublish threw, a write failed). */
+  onError?: (error: unknown, context: string) => void;
 }
 
 const PUBLISH_SCOPE = "";
@@ -72,7 +74,12 @@ export function openSqliteQueue(file: string, options: SqliteQueueOptions = {}):
       ackWaitMs: row.ack_wait_ms,
     });
   const live = new Map<string, Set<LiveConsumption>>();
-  const ticker = new Ticker(db, q, consumers, (c) => live.get(c) ?? [], options.onPublish);
+  const report =
+    options.onError ??
+    ((error: unknown, context: string) => {
+      console.error(`litefaas sqlite-queue: ${context}: ${String(error)}`);
+    });
+  const ticker = new Ticker(db, q, consumers, (c) => live.get(c) ?? [], options.onPublish, report);
   const dlq = deadLetterQueue(db, q, (consumer) => ticker.wakeConsumer(consumer));
   let closed = false;
 
@@ -145,6 +152,7 @@ export function openSqliteQueue(file: string, options: SqliteQueueOptions = {}):
       const consumption = new LiveConsumption(consumer, concurrency, handler, {
         q,
         ticker,
+        report,
         ackWaitMs: (name) => consumers.get(name)?.ackWaitMs ?? FALLBACK_ACK_WAIT_MS,
         remove: (c) => live.get(c.consumer)?.delete(c),
       });

@@ -64,6 +64,7 @@ export class Ticker {
     private readonly consumers: ReadonlyMap<string, ConsumerSpec>,
     private readonly live: (consumer: string) => Iterable<Claimer>,
     private readonly onPublish: ((message: QueueMessage) => void) | undefined,
+    private readonly report: (error: unknown, context: string) => void,
   ) {
     const writeAll = (messages: Incoming[], answers: Answer[], claim: boolean) => {
       const touched = new Set<string>();
@@ -178,7 +179,7 @@ export class Ticker {
       );
     } catch (error) {
       const failure = error instanceof Error ? error : new Error(String(error));
-      console.error(`litefaas sqlite-queue: writing failed: ${failure.message}`);
+      this.report(failure, "writing failed");
       for (const p of [...messages, ...answers]) p.reject(failure);
       return;
     }
@@ -192,7 +193,7 @@ export class Ticker {
         try {
           this.onPublish(m.message);
         } catch (error) {
-          console.error(`litefaas sqlite-queue: onPublish threw: ${String(error)}`);
+          this.report(error, "onPublish threw");
         }
       }
     }

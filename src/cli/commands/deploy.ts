@@ -24,6 +24,7 @@ export async function deployCommand(
     file: request.file,
     bundles: request.bundles,
     migrations: request.migrations,
+    sources: request.sources,
   });
   out.done();
   out.result(answer, () =>

@@ -4,6 +4,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildConfig } from "../../node/config.js";
 import { startNode } from "../../node/index.js";
+import { createPlatformLog } from "../../observe/platform-log.js";
+import { asLitefaasError } from "../../shared/errors.js";
 import type { Flags } from "../main.js";
 
 /** The examples shipped with the package: every directory of examples/ with a manifest. */
@@ -38,30 +40,56 @@ export async function upCommand(flags: Flags): Promise<number> {
       requestTimeout: flags["request-timeout"],
       maxHeaderSize: flags["max-header-size"],
       accessLog: flags["access-log"],
+      logFormat: flags["log-format"],
       requireSandbox: flags["require-sandbox"],
       metricsOpen: flags["metrics-open"],
       otlp: flags.otlp,
     },
     process.env,
   );
-  const say = (line: string) => process.stdout.write(`${line}\n`);
-  const node = await startNode(config, say);
-  say(`litefaas is up at ${node.url}  (data: ${config.dataDir})`);
-  for (const result of node.deployed) {
-    for (const fn of result.functions)
-      say(`  ${node.url}/fn/${result.project}/${fn.name}  (v${fn.version})`);
+  const log = createPlatformLog(config.logFormat);
+  let node: Awaited<ReturnType<typeof startNode>>;
+  try {
+    node = await startNode(config, log);
+  } catch (error) {
+    if (log.format === "json") {
+      // a collector reading stdout sees why the platform did not start, as its last line
+      const e = asLitefaasError(error);
+      log.error("litefaas could not start", {
+        error,
+        ...(e.fix === undefined ? {} : { fix: e.fix }),
+      });
+      return e.kind === "user" ? 1 : 2;
+    }
+    throw error;
   }
-  say(`health: ${node.url}/healthz · admin API: ${node.url}/admin/v1 · stop with Ctrl-C`);
+  const { url } = node;
+  log.info(`litefaas is up at ${url}  (data: ${config.dataDir})`, { url, data: config.dataDir });
+  for (const result of node.deployed) {
+    for (const fn of result.functions) {
+      const at = `${url}/fn/${result.project}/${fn.name}`;
+      // indented under the banner for people; a JSON line stands alone
+      log.info(`${log.format === "text" ? "  " : ""}${at}  (v${fn.version})`, {
+        project: result.project,
+        function: fn.name,
+        version: fn.version,
+        url: at,
+      });
+    }
+  }
+  log.info(
+    `console: ${url}/console/ · health: ${url}/healthz · admin API: ${url}/admin/v1 · stop with Ctrl-C`,
+  );
 
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
-      say(`${signal}: draining…`);
+      log.info(`${signal}: draining…`, { signal });
       resolve();
     };
     process.once("SIGTERM", () => stop("SIGTERM"));
     process.once("SIGINT", () => stop("SIGINT"));
   });
   await node.close();
-  say("stopped");
+  log.info("stopped");
   return 0;
 }

@@ -48,6 +48,8 @@ export class ProcessInstance implements Instance {
   readonly handles = HANDLES;
   readonly sockets = 0;
   lastUsed = Date.now();
+  /** The last invocation's peak, or the instance's as last measured (memory-meter.ts). */
+  memoryPeakBytes: number | undefined;
   private current: Current | undefined;
   private disposed = false;
   /** Settles once a disposed instance's processes, cgroups and sockets are gone. */
@@ -189,6 +191,7 @@ export class ProcessInstance implements Instance {
         reject,
         timer: setTimeout(() => this.onTimeout(), this.fn.config.timeoutMs),
       };
+      this.proc.memory.begin();
       this.proc.api.deliver({
         requestId: request.id,
         deadlineMs: deadline,
@@ -234,6 +237,8 @@ export class ProcessInstance implements Instance {
     this.current = undefined;
     clearTimeout(current.timer);
     this.lastUsed = Date.now();
+    // before the answer: the pool puts it into this invocation's record
+    this.memoryPeakBytes = this.proc.memory.end();
     if (outcome.kind === "error") {
       this.log(
         requestId,

@@ -19,6 +19,7 @@ import {
 } from "node:fs";
 import { mkdir, readFile, rmdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { cgroupV1Meter, cgroupV2Meter, type MemoryMeter } from "./memory-meter.js";
 
 export interface SandboxTools {
   bwrap: string | undefined;
@@ -100,6 +101,8 @@ export interface SandboxedCommand {
   oomKilled: () => Promise<boolean>;
   /** Changes the memory and CPU limits (a prepared sandbox taking on a function). */
   setLimits: (memoryMiB: number, cpuCores: number) => Promise<void>;
+  /** The memory cgroup's peak, where there is one; cleanup closes it. */
+  memory: MemoryMeter | undefined;
 }
 
 /**
@@ -124,6 +127,7 @@ export async function sandboxCommand(
     cleanup: cgroups.cleanup,
     oomKilled: cgroups.oomKilled,
     setLimits: cgroups.setLimits,
+    memory: cgroups.memory,
   };
 }
 
@@ -209,6 +213,7 @@ interface Cgroups {
   cleanup: () => Promise<void>;
   oomKilled: () => Promise<boolean>;
   setLimits: (memoryMiB: number, cpuCores: number) => Promise<void>;
+  memory: MemoryMeter | undefined;
 }
 
 async function makeCgroups(spec: SandboxSpec, tools: SandboxTools): Promise<Cgroups> {
@@ -217,6 +222,7 @@ async function makeCgroups(spec: SandboxSpec, tools: SandboxTools): Promise<Cgro
     cleanup: () => Promise.resolve(),
     oomKilled: () => Promise.resolve(false),
     setLimits: () => Promise.resolve(),
+    memory: undefined,
   };
   const cgroup = tools.cgroup;
   if (cgroup === undefined) return none;
@@ -233,9 +239,11 @@ async function makeCgroups(spec: SandboxSpec, tools: SandboxTools): Promise<Cgro
       await setLimits(spec.memoryMiB, spec.cpuCores);
       await writeFile(join(dir, "memory.swap.max"), "0").catch(() => undefined);
       await writeFile(join(dir, "pids.max"), String(spec.maxProcesses)).catch(() => undefined);
+      const meter = cgroupV2Meter(dir);
       return {
         procs: [join(dir, "cgroup.procs")],
         cleanup: async () => {
+          meter?.close();
           await writeFile(join(dir, "cgroup.kill"), "1").catch(() =>
             killAll([join(dir, "cgroup.procs")]),
           );
@@ -244,6 +252,7 @@ async function makeCgroups(spec: SandboxSpec, tools: SandboxTools): Promise<Cgro
         oomKilled: async () =>
           /oom_kill [1-9]/.test(await readFile(join(dir, "memory.events"), "utf8").catch(() => "")),
         setLimits,
+        memory: meter,
       };
     }
     const memory = join(cgroup.memory, CGROUP_NAME, spec.id);
@@ -278,9 +287,11 @@ async function makeCgroups(spec: SandboxSpec, tools: SandboxTools): Promise<Cgro
     };
     await setLimits(spec.memoryMiB, spec.cpuCores);
     const procs = dirs.map((d) => join(d, "cgroup.procs"));
+    const meter = cgroupV1Meter(memory);
     return {
       procs,
       cleanup: async () => {
+        meter?.close();
         await killAll(procs);
         await removeWhenEmpty(dirs);
       },
@@ -289,6 +300,7 @@ async function makeCgroups(spec: SandboxSpec, tools: SandboxTools): Promise<Cgro
           await readFile(join(memory, "memory.oom_control"), "utf8").catch(() => ""),
         ) || Number(await readFile(join(memory, "memory.failcnt"), "utf8").catch(() => "0")) > 0,
       setLimits,
+      memory: meter,
     };
   } catch {
     return none;

@@ -9,6 +9,7 @@ import { createInterface } from "node:readline";
 import type { BindingHost } from "../../bindings/binding-error.js";
 import type { EgressCheck } from "../isolate/isolate-instance.js";
 import { EgressProxy } from "./egress-proxy.js";
+import { processTreeMeter, UNMEASURED, type MemoryMeter } from "./memory-meter.js";
 import { RuntimeApi, type RuntimeOutcome } from "./runtime-api.js";
 import {
   SANDBOX_API_ADDRESS,
@@ -77,6 +78,8 @@ export class SandboxedProcess {
   private cleanup: () => Promise<void> = () => Promise.resolve();
   oomKilled: () => Promise<boolean> = () => Promise.resolve(false);
   setLimits: (memoryMiB: number, cpuCores: number) => Promise<void> = () => Promise.resolve();
+  /** Its peak memory: its memory cgroup's, else its process tree's from /proc. */
+  memory: MemoryMeter = UNMEASURED;
 
   private constructor(
     private readonly runDir: string,
@@ -141,6 +144,8 @@ export class SandboxedProcess {
         isolated ? command.env : { ...command.env, ...spec.env },
         isolated ? undefined : launch.taskRoot,
       );
+      const pid = proc.child?.pid;
+      proc.memory = command.memory ?? (pid === undefined ? UNMEASURED : processTreeMeter(pid));
       return proc;
     } catch (error) {
       void proc.stop();
@@ -165,6 +170,7 @@ export class SandboxedProcess {
   stop(): Promise<void> {
     if (this.stopped !== undefined) return this.stopped;
     this.handlers = IGNORE;
+    this.memory.close();
     const pid = this.child?.pid;
     if (pid !== undefined && !this.exited) {
       try {

@@ -12,6 +12,8 @@ execFileSync(process.execPath, [tsc, "-p", "tsconfig.json"], { stdio: "inherit" 
 execFileSync(process.execPath, [tsc, "-p", "src/runtimes/isolate/guest/tsconfig.json"], {
   stdio: "inherit",
 });
+// esbuild strips the console's types without checking them: tsc does (so a build type-checks all)
+execFileSync(process.execPath, [tsc, "-p", "console/tsconfig.json"], { stdio: "inherit" });
 
 // the process runtimes' own files (the Python bootstrap and SDK) ship beside their code
 cpSync("src/runtimes/process/python", "dist/src/runtimes/process/python", {

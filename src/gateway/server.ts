@@ -563,8 +563,12 @@ export class Gateway {
   ) {
     const { project } = access;
     const { requestId } = exchange;
-    exchange.project = project;
-    exchange.fn = name;
+    // only a deployed function names the request in the access log and the metrics: any name
+    // can be asked for, and each would otherwise become a label set that is never freed
+    if (fn !== undefined) {
+      exchange.project = project;
+      exchange.fn = name;
+    }
     const sourceIp = this.options.clientAddress.of(req);
     const authenticator = this.options.auth();
     let identity: Identity | undefined;

@@ -124,6 +124,12 @@ void describe("metrics", () => {
       value(m, "litefaas_http_requests_total", { status: "4xx", code: "FUNCTION_NOT_FOUND" }),
       1,
     );
+    // a name nobody deployed does not become a label: any client could make endless ones
+    assert.equal(
+      m.filter((s) => s.name.startsWith("litefaas_http_") && s.labels["function"] === "nobody")
+        .length,
+      0,
+    );
   });
 
   void it("counts message invocations and shows the dead-letter queue's size", async () => {

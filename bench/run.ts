@@ -15,7 +15,13 @@ import { join } from "node:path";
 import { bindingFigures, type BindingFigures } from "./bindings.js";
 import { clusterFigures } from "./cluster.js";
 import { consoleFigures } from "./console.js";
-import { eventFigures, rawJetStream, type EventFigures } from "./events.js";
+import {
+  eventFigures,
+  rawJetStream,
+  rawJetStreamLatency,
+  type EventFigures,
+  type RawLatency,
+} from "./events.js";
 import { gatewayFigures } from "./gateway.js";
 import { isolateWarm, processFigures } from "./processes.js";
 import { coldStarts, memoryAtScale } from "./scale.js";
@@ -148,15 +154,17 @@ async function main() {
     const natsUrl = process.env["LITEFAAS_BENCH_NATS"] ?? "nats://127.0.0.1:4222";
     const figures: EventFigures[] = [await eventFigures("sqlite", natsUrl)];
     let raw: { eventsPerSec: number } | undefined;
+    let rawLatency: RawLatency | undefined;
     try {
       figures.push(await eventFigures("nats", natsUrl));
       raw = await rawJetStream(natsUrl);
+      rawLatency = await rawJetStreamLatency(natsUrl);
     } catch (error) {
       process.stdout.write(
         `  NATS skipped: ${error instanceof Error ? error.message : String(error)}\n`,
       );
     }
-    report["events"] = { litefaas: figures, rawJetStream: raw };
+    report["events"] = { litefaas: figures, rawJetStream: raw, rawJetStreamLatency: rawLatency };
     process.stdout.write(
       `${formatTable([
         [
@@ -178,7 +186,14 @@ async function main() {
         ...(raw === undefined
           ? []
           : [
-              ["raw JetStream (no platform)", "", String(Math.round(raw.eventsPerSec)), "", "", ""],
+              [
+                "raw JetStream (no platform)",
+                "",
+                String(Math.round(raw.eventsPerSec)),
+                rawLatency === undefined ? "" : `${rawLatency.rate}/s`,
+                rawLatency === undefined ? "" : `${rawLatency.p50Ms} ms`,
+                rawLatency === undefined ? "" : `${rawLatency.p99Ms} ms`,
+              ],
             ]),
       ])}\n`,
     );

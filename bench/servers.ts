@@ -45,6 +45,11 @@ export async function deployTo(base: string, token: string, dir: string): Promis
   if (!res.ok) throw new Error(`deploy failed: ${res.status} ${await res.text()}`);
 }
 
+/** Node flags for the platform processes under test, e.g. --cpu-prof to see where a bench goes. */
+const NODE_ARGS = (process.env["LITEFAAS_BENCH_NODE_ARGS"] ?? "")
+  .split(" ")
+  .filter((a) => a !== "");
+
 /** `litefaas up` on a fresh data directory (`data`), once it says where it listens (`base`). */
 export async function spawnUp(
   extraArgs: string[],
@@ -55,6 +60,7 @@ export async function spawnUp(
     process.execPath,
     [
       "--no-node-snapshot",
+      ...NODE_ARGS,
       join(ROOT, "dist/src/cli/main.js"),
       "up",
       "--port",

@@ -57,8 +57,11 @@ describe("platform log format", () => {
       );
       const url = String(up["url"]);
       assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
-      const served = lines().find((l) => l["function"] === "talk");
-      assert.equal(served?.["project"], "logs");
+      // the lines naming what is served may come in a later chunk than the banner
+      const served = await eventuallyValue("the line serving logs/talk", () =>
+        Promise.resolve(lines().find((l) => l["function"] === "talk")),
+      );
+      assert.equal(served["project"], "logs");
       assert.equal(served["version"], 1);
       assert.equal(served["url"], `${url}/fn/logs/talk`);
 

@@ -60,7 +60,11 @@ export function startConsumption(
 
   /** An answer no caller waits for; one lost with the connection means a redelivery, no more. */
   const quietly = (send: () => void): void => {
-    ctx.answers.add(send).catch(() => undefined);
+    try {
+      send();
+    } catch {
+      // the connection is closing: the server redelivers after the ack wait
+    }
   };
 
   /** Received after stop() began: nak'd once the pull requests are gone (returnBuffered). */
@@ -78,10 +82,9 @@ export function startConsumption(
     await Promise.all(
       names.map((name) => ctx.jsm.consumers.info(stream, name).catch(() => undefined)),
     );
-    // awaited: a caller may close the connection once stop() resolves
-    await Promise.all(
-      buffered.splice(0).map((m) => ctx.answers.add(() => m.nak()).catch(() => undefined)),
-    );
+    for (const m of buffered.splice(0)) quietly(() => m.nak());
+    // on the wire before stop() resolves: a caller may close the connection then
+    await ctx.nc.flush().catch(() => undefined);
   };
 
   const hand = (m: JsMsg): void => {
@@ -146,7 +149,13 @@ export function startConsumption(
     try {
       const jc = await ctx.js.consumers.get(stream, name);
       if (loop.closing) return;
-      const messages = await jc.consume({ max_messages: batch, expires: PULL_EXPIRES_MS });
+      const messages = await jc.consume({
+        max_messages: batch,
+        // pull again when a quarter is left, not the client's three quarters: a pull request
+        // per 48 messages instead of per 16 (each is JSON the server parses and queues)
+        threshold_messages: Math.floor(batch / 4),
+        expires: PULL_EXPIRES_MS,
+      });
       loop.messages = messages;
       if (loop.closing) {
         await messages.close();

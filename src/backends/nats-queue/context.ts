@@ -3,7 +3,6 @@
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { QueueNames } from "./names.js";
-import type { TurnBatch } from "./turn-batch.js";
 
 export interface QueueContext {
   readonly nc: NatsConnection;
@@ -15,8 +14,6 @@ export interface QueueContext {
    * call them so a change made here takes effect at once (other processes poll).
    */
   readonly changed: Map<string, Set<() => void>>;
-  /** Acks and naks, sent together once per event-loop turn. */
-  readonly answers: TurnBatch;
   /** Failures in the background (consume loops) that have no caller to reject. */
   readonly report: (error: unknown, context: string) => void;
 }

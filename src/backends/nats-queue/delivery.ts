@@ -5,6 +5,18 @@ import type { QueueContext } from "./context.js";
 import { addDeadLetter } from "./dead-letters.js";
 import { storedMessage } from "./headers.js";
 
+const DONE = Promise.resolve();
+
+/** An answer sent now, as a promise (one shared when it went: one per delivery adds up). */
+function sent(send: () => void): Promise<void> {
+  try {
+    send();
+    return DONE;
+  } catch (error) {
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  }
+}
+
 /** A dead letter that could not be stored comes back after this, to be tried again. */
 const DEAD_LETTER_FAILED_RETRY_MS = 1_000;
 
@@ -60,17 +72,21 @@ class NatsDelivery implements Delivery {
   }
 
   // a plain ack, not a confirmed one (ackAck): confirming halves the answers a process can give
-  // per second, and an ack lost with the connection only means a redelivery
-  async ack(): Promise<void> {
-    if (this.first()) await this.ctx.answers.add(() => this.m.ack());
+  // per second, and an ack lost with the connection only means a redelivery. Sent at once: the
+  // connection writes once per turn (nats/turn-writes.ts).
+  ack(): Promise<void> {
+    return sent(() => {
+      if (this.first()) this.m.ack();
+    });
   }
 
-  async retry(delayMs: number): Promise<void> {
-    if (!Number.isFinite(delayMs) || delayMs < 0) {
-      throw new Error(`invalid retry delay ${delayMs}`);
-    }
-    if (this.first())
-      await this.ctx.answers.add(() => this.m.nak(delayMs > 0 ? delayMs : undefined));
+  retry(delayMs: number): Promise<void> {
+    return sent(() => {
+      if (!Number.isFinite(delayMs) || delayMs < 0) {
+        throw new Error(`invalid retry delay ${delayMs}`);
+      }
+      if (this.first()) this.m.nak(delayMs > 0 ? delayMs : undefined);
+    });
   }
 
   inProgress(): void {
@@ -91,7 +107,11 @@ class NatsDelivery implements Delivery {
       await addDeadLetter(ctx, this.consumer, message, this.attempt, reason);
     } catch (error) {
       // not stored: it must come back rather than be lost
-      ctx.answers.add(() => m.nak(DEAD_LETTER_FAILED_RETRY_MS)).catch(() => undefined);
+      try {
+        m.nak(DEAD_LETTER_FAILED_RETRY_MS);
+      } catch {
+        // the connection is closing: back after the ack wait all the same
+      }
       throw error;
     }
     m.term();

@@ -2,6 +2,7 @@
 // bus): each backend takes a NatsConnection; whoever opened it closes it.
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
+import { coalesceWrites } from "./turn-writes.js";
 
 export interface NatsConnectOptions {
   /** One URL, several separated by commas, or a list: nats://host:4222,nats://other:4222 */
@@ -41,6 +42,7 @@ export async function connectNats(options: NatsConnectOptions): Promise<NatsConn
       { cause: error },
     );
   }
+  coalesceWrites(nc);
   try {
     await jetstreamManager(nc);
   } catch (error) {

@@ -6,6 +6,7 @@ import { invalid, type BindingHost } from "../binding-error.js";
 const TOKEN = /^[A-Za-z0-9_-]+$/;
 const MAX_SUBJECT = 256;
 const MAX_EVENT_BYTES = 1024 * 1024;
+const utf8 = new TextEncoder();
 /** Headers the platform's queue uses to tell async invocations and cron runs from events. */
 export const RESERVED_HEADER = /^(litefaas-|nats-)/;
 
@@ -44,7 +45,7 @@ export function createEventsHost(
     const [subject, payload, headers] = args;
     const data =
       typeof payload === "string"
-        ? new TextEncoder().encode(payload)
+        ? utf8.encode(payload)
         : payload instanceof ArrayBuffer
           ? new Uint8Array(payload)
           : undefined;

@@ -8,7 +8,7 @@ export type Route =
   | { page: "usage" }
   | { page: "function"; project: string; name: string; tab: string; query: URLSearchParams };
 
-export function parseRoute(hash: string): Route {
+function parseRoute(hash: string): Route {
   const [path = "", search = ""] = hash.replace(/^#\/?/, "").split("?");
   const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
   if (parts[0] === "functions" && parts[1] !== undefined && parts[2] !== undefined) {

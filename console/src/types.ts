@@ -85,15 +85,4 @@ export interface InvokeResult {
   truncated?: boolean;
 }
 
-export interface DeadLetter {
-  id: string;
-  subject: string;
-  kind: string;
-  attempts: number;
-  reason: string;
-  failedAt: string;
-  publishedAt: string;
-  headers: Record<string, string>;
-  data: string;
-  encoding: "utf8" | "base64";
-}
+export type { DeadLetterView as DeadLetter } from "../../src/control/dead-letter-view.js";

@@ -13,6 +13,7 @@ import type { ClusterNames } from "../shared/cluster-names.js";
 import { HEADER } from "../triggers/names.js";
 import { readBytes, readJson, type Route } from "./admin-http.js";
 import { notFound, type Registry } from "./registry.js";
+import type { DeadLetterView } from "./dead-letter-view.js";
 
 export interface TriggerDeps {
   registry: Registry;
@@ -41,21 +42,6 @@ const MAX_PAGE = 1000;
 const INVOCATION_ID = /^[A-Za-z0-9-]{1,64}$/;
 
 const FN = "\\/admin\\/v1\\/functions\\/([^/]+)\\/([^/]+)";
-
-/** A dead letter as JSON: project-relative subject, ISO times, data as text or base64. */
-export interface DeadLetterView {
-  id: string;
-  subject: string;
-  /** What was queued: an event, an async HTTP invocation or a cron run. */
-  kind: "message" | "http" | "scheduled";
-  attempts: number;
-  reason: string;
-  failedAt: string;
-  publishedAt: string;
-  headers: Record<string, string>;
-  data: string;
-  encoding: "utf8" | "base64";
-}
 
 export function triggerRoutes(deps: TriggerDeps): Route[] {
   const known = (project: string, name: string) => {

@@ -33,7 +33,7 @@ interface Asset {
   immutable: boolean;
 }
 
-export const CONSOLE_DIR = fileURLToPath(new URL("../../console/", import.meta.url));
+const CONSOLE_DIR = fileURLToPath(new URL("../../console/", import.meta.url));
 
 /** Every file under `dir`, read once: the console is a few hundred kilobytes. */
 function load(dir: string): Map<string, Asset> {

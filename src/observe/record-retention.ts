@@ -1,7 +1,7 @@
 // Which functions' records are due a trim, and trimming them: a function that got `keep`
-// records since its last trim at once, but not twice within FULL_GAP_MS (so it never holds much
-// more than it keeps plus a second of its records, and a busy one is not read back on every
-// flush: at 5,000 invocations/s with keep 1,000 that was five trims a second), every
+// records since its last trim at once, but such trims at most once every FULL_GAP_MS (so it never
+// holds much more than it keeps plus a second of its records, and a busy one is not read back on
+// every flush: at 5,000 invocations/s with keep 1,000 that was five trims a second), every
 // function that got any every TRIM_MS, and, when `functions` is given (control), every live one
 // every AGE_PASS_MS so records past maxAge go even from a function never invoked again.
 import type { RecordRetention, RecordsPort } from "../ports/records.js";
@@ -10,7 +10,7 @@ import { recordPolicy } from "../shared/manifest/records-policy.js";
 
 const TRIM_MS = 30_000;
 const AGE_PASS_MS = 10 * 60_000;
-/** A function trimmed because it was full waits at least this long before the next such trim. */
+/** Trims of the functions that are full happen at most this often. */
 const FULL_GAP_MS = 1_000;
 
 interface Due {
@@ -26,8 +26,8 @@ export class RecordRetentionKeeper {
    * object (one per deployed version, found without building a key per record).
    */
   private readonly due = new Map<FunctionVersion, Due>();
-  /** When each function ("project/fn") was last trimmed. */
-  private readonly trimmedAt = new Map<string, number>();
+  /** When the functions that were full were last trimmed. */
+  private fullTrimAt = 0;
   private readonly timers: NodeJS.Timeout[] = [];
 
   constructor(
@@ -61,11 +61,14 @@ export class RecordRetentionKeeper {
   /** Trims the functions that got `keep` records since their last trim (after a store). */
   trimFull(): Promise<void> {
     const now = Date.now();
-    return this.trim(
-      (d) =>
-        d.count >= d.retention.keep &&
-        now - (this.trimmedAt.get(`${d.project}/${d.fn}`) ?? 0) >= FULL_GAP_MS,
-    );
+    if (now - this.fullTrimAt < FULL_GAP_MS) return Promise.resolve();
+    const full = (d: Due) => d.count >= d.retention.keep;
+    for (const d of this.due.values()) {
+      if (!full(d)) continue;
+      this.fullTrimAt = now;
+      return this.trim(full);
+    }
+    return Promise.resolve();
   }
 
   stop(): void {
@@ -80,10 +83,6 @@ export class RecordRetentionKeeper {
       this.due.delete(key);
       now.set(`${d.project}/${d.fn}`, d);
     }
-    const at = Date.now();
-    for (const [name, when] of this.trimmedAt)
-      if (at - when > FULL_GAP_MS) this.trimmedAt.delete(name);
-    for (const name of now.keys()) this.trimmedAt.set(name, at);
     for (const { project, fn, retention } of now.values()) {
       await this.store
         .trim(project, fn, retention)

@@ -11,7 +11,7 @@ export const HOUR_MS = 3_600_000;
  * every write): a year of history and a month more, so the same month a year ago can still be
  * compared and a yearly statement made, while a function never has more than 9,600 keys.
  */
-export const USAGE_KEEP_MS = 400 * 24 * HOUR_MS;
+const USAGE_KEEP_MS = 400 * 24 * HOUR_MS;
 
 /** Compare-and-set rounds before a delta is given back to be tried at the next flush. */
 const MAX_ATTEMPTS = 20;
@@ -42,7 +42,7 @@ export function addCounts(into: UsageCounts, more: UsageCounts): UsageCounts {
 }
 
 /** "2025-01-31T17" for the hour number (hours since the epoch). */
-export function hourLabel(hour: number): string {
+function hourLabel(hour: number): string {
   return new Date(hour * HOUR_MS).toISOString().slice(0, 13);
 }
 
@@ -64,7 +64,7 @@ export function parseUsageKey(
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-export function encodeCounts(counts: UsageCounts): Uint8Array {
+function encodeCounts(counts: UsageCounts): Uint8Array {
   return encoder.encode(JSON.stringify(counts));
 }
 

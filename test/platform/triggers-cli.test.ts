@@ -9,21 +9,10 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ROOT, errorCode, startPlatform, type CliResult, type Platform } from "../kit/platform.js";
 import { eventuallyValue as eventually } from "../kit/eventually.js";
+import type { DeadLetterView as DeadLetter } from "../../src/control/dead-letter-view.js";
 
 const FN = "triggers-cli/worker";
 
-interface DeadLetter {
-  id: string;
-  subject: string;
-  kind: string;
-  attempts: number;
-  reason: string;
-  failedAt: string;
-  publishedAt: string;
-  headers: Record<string, string>;
-  data: string;
-  encoding: string;
-}
 interface Page {
   items: DeadLetter[];
   cursor?: string;

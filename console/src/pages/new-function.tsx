@@ -8,7 +8,7 @@ import { go, hrefOf } from "../route.js";
 
 const NAME = /^[a-z][a-z0-9-]{0,62}$/;
 
-export const TEMPLATE = `import type { ExportedHandler } from "litefaas";
+const TEMPLATE = `import type { ExportedHandler } from "litefaas";
 
 // Answers HTTP requests at /fn/<project>/<name>/…
 export default {

@@ -11,7 +11,7 @@ import type { InvokeResult } from "../types.js";
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 
 /** "name: value" per line; a line without a colon is reported rather than dropped. */
-export function parseHeaders(text: string): Record<string, string> {
+function parseHeaders(text: string): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const [index, line] of text.split("\n").entries()) {
     if (line.trim() === "") continue;

@@ -4,7 +4,7 @@ import { LitefaasError } from "../../shared/errors.js";
 import type { AdminClient } from "../client.js";
 import type { Flags } from "../main.js";
 import { parseTarget, table, type Output } from "../output.js";
-import type { DeadLetterView } from "../../control/admin-trigger-routes.js";
+import type { DeadLetterView } from "../../control/dead-letter-view.js";
 
 const USAGE =
   "litefaas dlq ls|show|redrive|purge <project>/<function> [id]... [--limit n] [--after cursor] [--yes]";

@@ -15,6 +15,7 @@ import { logRoutes, type LogDeps } from "./admin-log-routes.js";
 import { usageRoutes, type UsageDeps } from "./admin-usage-routes.js";
 import { consoleRoutes, type ConsoleDeps } from "./admin-console-routes.js";
 import { notFound, type Registry } from "./registry.js";
+import { streamNdjson } from "./ndjson-stream.js";
 
 export interface AdminDeps
   extends DataDeps, TriggerDeps, KeyDeps, RecordDeps, ConsoleDeps, UsageDeps, LogDeps {
@@ -185,18 +186,22 @@ export function createAdminApi(deps: AdminDeps) {
             fix: 'use tokens separated by ".", with "*" for one token and a final ">" for the rest, e.g. orders.>',
           });
         }
-        res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-store" });
-        res.write(`${JSON.stringify({ ready: true, project, subject })}\n`);
-        const stop = deps.followEvents(project, subject, (event) =>
-          res.write(
-            `${JSON.stringify({ subject: event.subject, data: Buffer.from(event.data).toString("utf8"), headers: event.headers })}\n`,
-          ),
+        streamNdjson(
+          res,
+          [{ ready: true, project, subject }],
+          (send) =>
+            deps.followEvents(project, subject, (event) =>
+              send({
+                subject: event.subject,
+                data: Buffer.from(event.data).toString("utf8"),
+                headers: event.headers,
+              }),
+            ),
+          (count) => ({
+            dropped: count,
+            message: `${count} events not sent: this follower read slower than they were published`,
+          }),
         );
-        const heartbeat = setInterval(() => res.write("\n"), 15_000);
-        res.on("close", () => {
-          clearInterval(heartbeat);
-          stop();
-        });
         return Promise.resolve(undefined);
       },
     ],

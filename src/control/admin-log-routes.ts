@@ -7,6 +7,7 @@ import type { LogBook, LogLine } from "../observe/logs.js";
 import { LitefaasError } from "../shared/errors.js";
 import { NAME_PATTERN } from "../shared/manifest/schema.js";
 import type { Route } from "./admin-http.js";
+import { streamNdjson } from "./ndjson-stream.js";
 import { notFound, type Registry } from "./registry.js";
 
 export interface LogDeps {
@@ -27,7 +28,9 @@ export function logRoutes(deps: LogDeps): Route[] {
         const { limit, filter, follow } = logQuery(query);
         const lines = await deps.logs.tail(project, name, limit, filter);
         if (!follow) return { lines };
-        streamLines(res, lines, filter, (onLine) => deps.logs.follow(project, name, onLine));
+        streamLines(res, lines, filter, { project, function: name }, (onLine) =>
+          deps.logs.follow(project, name, onLine),
+        );
         return undefined;
       },
     ],
@@ -47,7 +50,7 @@ export function logRoutes(deps: LogDeps): Route[] {
           .sort((a, b) => a.ts - b.ts)
           .slice(-limit);
         if (!follow) return { lines };
-        streamLines(res, lines, filter, (onLine) =>
+        streamLines(res, lines, filter, { project, function: only ?? undefined }, (onLine) =>
           only === null
             ? deps.logs.followProject(project, onLine)
             : deps.logs.follow(project, only, onLine),
@@ -128,19 +131,25 @@ function streamLines(
   res: ServerResponse,
   backlog: LogLine[],
   filter: LogFilter,
+  where: { project: string; function?: string },
   follow: (onLine: (line: LogLine) => void) => () => void,
 ): void {
-  res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-store" });
-  // sent now, backlog or not: once a client has the head, it is following
-  res.flushHeaders();
-  for (const line of backlog) res.write(`${JSON.stringify(line)}\n`);
   const matches = lineMatcher(filter);
-  const stop = follow((line) => {
-    if (matches === undefined || matches(line)) res.write(`${JSON.stringify(line)}\n`);
-  });
-  const heartbeat = setInterval(() => res.write("\n"), 15_000);
-  res.on("close", () => {
-    clearInterval(heartbeat);
-    stop();
-  });
+  streamNdjson(
+    res,
+    backlog,
+    (send) =>
+      follow((line) => {
+        if (matches === undefined || matches(line)) send(line);
+      }),
+    (count): LogLine => ({
+      ts: Date.now(),
+      project: where.project,
+      function: where.function ?? "",
+      version: 0,
+      requestId: "",
+      level: "warn",
+      message: `[litefaas] ${count} log lines not sent: this follower read slower than they were logged`,
+    }),
+  );
 }

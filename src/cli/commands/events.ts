@@ -10,6 +10,9 @@ interface EventLine {
   subject?: string;
   data?: string;
   headers?: Record<string, string>;
+  /** Events the platform did not send because this follower read too slowly. */
+  dropped?: number;
+  message?: string;
 }
 
 export async function eventsCommand(
@@ -38,6 +41,7 @@ export async function eventsCommand(
     if (out.json) process.stdout.write(`${raw}\n`);
     else if (line.ready === true)
       process.stderr.write(`following ${project} events on ${subject}…\n`);
+    else if (line.dropped !== undefined) process.stderr.write(`${line.message ?? ""}\n`);
     else
       process.stdout.write(
         `${new Date().toISOString()} ${line.subject ?? ""} ${line.data ?? ""}\n`,

@@ -15,6 +15,7 @@ import {
   type RecordsPort,
   type RecordTrigger,
 } from "../ports/records.js";
+import { failedPeakMemory } from "../runtimes/failed-invocation-memory.js";
 import type { FunctionVersion, InvocationRequest, InvocationResponse } from "../runtimes/types.js";
 import { asLitefaasError } from "../shared/errors.js";
 import { recordPolicy } from "../shared/manifest/records-policy.js";
@@ -200,7 +201,8 @@ export class InvocationRecorder {
       traceId: active.trace.traceId,
     };
     if (response?.initMs !== undefined) record.initMs = Math.round(response.initMs * 1000) / 1000;
-    if (response?.memoryPeakBytes !== undefined) record.memoryPeakBytes = response.memoryPeakBytes;
+    const memoryPeakBytes = response?.memoryPeakBytes ?? failedPeakMemory(error);
+    if (memoryPeakBytes !== undefined) record.memoryPeakBytes = memoryPeakBytes;
     if (response !== undefined && request.event === undefined) record.status = response.status;
     if (error !== undefined) {
       const e = asLitefaasError(error);

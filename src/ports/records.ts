@@ -50,7 +50,10 @@ export interface InvocationRecordEntry {
   /** The HTTP status the function answered with (HTTP and async triggers). */
   status?: number;
   error?: { code: string; message: string };
-  /** The instance's peak memory as last measured, where the runtime can measure it. */
+  /**
+   * The instance's peak memory as last measured, where the runtime can measure it; failed
+   * invocations too, and one that hit the memory limit shows at least the limit.
+   */
   memoryPeakBytes?: number;
   /** The function's memory limit. */
   memoryMiB: number;

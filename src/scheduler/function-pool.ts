@@ -1,6 +1,7 @@
 // The instances of one function version: reuse warm ones, start new ones (cold starts) when all
 // are busy, throttle beyond the function's concurrency, and dispose idle ones (scale to zero).
 import { LitefaasError } from "../shared/errors.js";
+import { setFailedPeakMemory } from "../runtimes/failed-invocation-memory.js";
 import type {
   FunctionVersion,
   Instance,
@@ -8,6 +9,8 @@ import type {
   InvocationResponse,
   Runtime,
 } from "../runtimes/types.js";
+
+const MIB = 1024 * 1024;
 
 export interface PoolOptions {
   /** Invocations one instance serves at once before another instance is started. */
@@ -66,14 +69,24 @@ export class FunctionPool {
     instance: Instance,
     initMs: number | undefined,
   ): Promise<InvocationResponse> {
-    return answer.then((response) => {
-      const marked = response as InvocationResponse;
-      marked.coldStart = initMs !== undefined;
-      if (initMs !== undefined) marked.initMs = initMs;
-      const memory = instance.memoryPeakBytes;
-      if (memory !== undefined) marked.memoryPeakBytes = memory;
-      return marked;
-    });
+    return answer.then(
+      (response) => {
+        const marked = response as InvocationResponse;
+        marked.coldStart = initMs !== undefined;
+        if (initMs !== undefined) marked.initMs = initMs;
+        const memory = instance.memoryPeakBytes;
+        if (memory !== undefined) marked.memoryPeakBytes = memory;
+        return marked;
+      },
+      (error: unknown) => {
+        let memory = instance.memoryPeakBytes;
+        // it reached the limit, whatever the last sample said (as Lambda reports such a run)
+        if (error instanceof LitefaasError && error.code === "FUNCTION_MEMORY_LIMIT")
+          memory = Math.max(memory ?? 0, this.fn.config.memoryMiB * MIB);
+        if (memory !== undefined) setFailedPeakMemory(error, memory);
+        throw error;
+      },
+    );
   }
 
   /** Dispose instances idle for longer than the function's idle timeout. */

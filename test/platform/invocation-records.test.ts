@@ -102,6 +102,11 @@ function recordsSuite(label: string, args: string[]): void {
       assert.equal(failed.outcome, "error");
       assert.equal(failed.status, 500);
       assert.equal(failed.error?.code, "FUNCTION_ERROR");
+      // a failure has no response, but its instance's peak is known all the same
+      assert.ok(
+        failed.memoryPeakBytes !== undefined && failed.memoryPeakBytes > 0,
+        `memory ${failed.memoryPeakBytes}`,
+      );
       // the stack is among the invocation's own log lines
       assert.ok(
         failed.logs.some((l) => /^Uncaught Error: asked to fail/.test(l.message)),

@@ -2,6 +2,8 @@
 // platform and other functions keep serving.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import type { InvocationRecordEntry } from "../../src/ports/records.js";
+import { eventuallyValue } from "../kit/eventually.js";
 import { errorCode, startPlatform, type Platform } from "../kit/platform.js";
 
 describe("limits and isolation", () => {
@@ -32,6 +34,19 @@ describe("limits and isolation", () => {
     const res = await platform.fetch("/fn/limits/bomb/explode");
     assert.equal(res.status, 500);
     assert.equal(await errorCode(res), "FUNCTION_MEMORY_LIMIT");
+    // its record says it failed so, and that it used at least its 32 MiB
+    const id = res.headers.get("x-request-id") ?? "";
+    const record = await eventuallyValue(`the record of ${id}`, async () => {
+      const r = await platform.fetch(`/admin/v1/records/${encodeURIComponent(id)}`, {
+        headers: { authorization: `Bearer ${platform.token}` },
+      });
+      return r.status === 200 ? ((await r.json()) as InvocationRecordEntry) : undefined;
+    });
+    assert.equal(record.error?.code, "FUNCTION_MEMORY_LIMIT");
+    assert.ok(
+      (record.memoryPeakBytes ?? 0) >= 32 * 1024 * 1024,
+      `peak ${record.memoryPeakBytes} under the 32 MiB limit it hit`,
+    );
     assert.equal(await (await platform.fetch("/fn/limits/ok/")).text(), "ok");
     assert.equal(await (await platform.fetch("/fn/limits/bomb/")).text(), "alive");
     assert.equal((await platform.fetch("/healthz")).status, 200);

@@ -34,6 +34,8 @@ usage: litefaas <command> [options]
      [--access-log <file>|-|off]   JSON access log lines (default <data>/access.log)
      [--log-format text|json]      the platform's own lines (and --access-log -) as text for
                                    people (default) or one JSON object per line for a collector
+     [--log-file-max 32]           MiB a log file (access log, each function's) grows to before
+                                   it is rotated to <file>.1; the one before that is removed
      [--require-sandbox]           refuse to run process functions without every protection
      [--metrics-open]              serve /metrics without the admin token (private networks)
      [--otlp http://collector:4318/v1/traces]   send spans there (OTLP/HTTP)
@@ -122,6 +124,7 @@ const options = {
   "max-header-size": { type: "string" },
   "access-log": { type: "string" },
   "log-format": { type: "string" },
+  "log-file-max": { type: "string" },
   level: { type: "string" },
   request: { type: "string" },
   grep: { type: "string" },

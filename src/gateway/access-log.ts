@@ -9,6 +9,7 @@
 // event-loop turn (or per 64 KiB).
 import { closeSync, mkdirSync, openSync, write } from "node:fs";
 import { dirname } from "node:path";
+import { DEFAULT_LOG_FILE_MAX_BYTES, LogFileSize } from "../observe/log-file-rotation.js";
 import type { LogFormat } from "../observe/platform-log.js";
 
 export interface AccessEntry {
@@ -45,16 +46,22 @@ export interface AccessLog {
 const FLUSH_BYTES = 64 * 1024;
 
 /**
- * A log to `target`: a file path (appended, directories made), "-" for stdout in `format`, or
- * none.
+ * A log to `target`: a file path (appended, directories made, rotated past `maxFileBytes`), "-"
+ * for stdout in `format`, or none.
  */
-export function createAccessLog(target: string | undefined, format: LogFormat = "json"): AccessLog {
+export function createAccessLog(
+  target: string | undefined,
+  format: LogFormat = "json",
+  maxFileBytes = DEFAULT_LOG_FILE_MAX_BYTES,
+): AccessLog {
   if (target === undefined) return { write: () => undefined, close: () => Promise.resolve() };
   const toStdout = target === "-";
   let fd = 1;
+  let size: LogFileSize | undefined;
   if (!toStdout) {
     mkdirSync(dirname(target), { recursive: true });
     fd = openSync(target, "a");
+    size = new LogFileSize(target, maxFileBytes);
   }
   const render = toStdout && format === "text" ? textLine : jsonLine;
   let pending = "";
@@ -74,8 +81,16 @@ export function createAccessLog(target: string | undefined, format: LogFormat = 
     writing = writing.then(
       () =>
         new Promise<void>((resolve) => {
-          if (toStdout) process.stdout.write(chunk, () => resolve());
-          else write(fd, chunk, null, "utf8", () => resolve());
+          if (toStdout) {
+            process.stdout.write(chunk, () => resolve());
+            return;
+          }
+          // appends are chained, so nothing is being written to the old file as it is renamed
+          if (size?.beforeWrite(Buffer.byteLength(chunk)) === true) {
+            closeSync(fd);
+            fd = openSync(target, "a");
+          }
+          write(fd, chunk, null, "utf8", () => resolve());
         }),
     );
   };

@@ -43,6 +43,8 @@ export interface NodeConfig {
   accessLog: string | undefined;
   /** How the platform prints its own lines (and the access log on stdout): text, or JSON lines. */
   logFormat: LogFormat;
+  /** Bytes a log file (the access log, each function's) grows to before it is rotated. */
+  logFileMaxBytes: number;
   /** Refuse to run process functions when a sandbox protection is missing. */
   requireSandbox: boolean;
   /** Serve /metrics without the admin token (a private network's Prometheus). */
@@ -94,6 +96,7 @@ export interface ConfigInput {
   maxHeaderSize?: string | undefined;
   accessLog?: string | undefined;
   logFormat?: string | undefined;
+  logFileMax?: string | undefined;
   requireSandbox?: boolean | undefined;
   metricsOpen?: boolean | undefined;
   otlp?: string | undefined;
@@ -142,6 +145,15 @@ export function buildConfig(
     http: httpLimits(input, env),
     accessLog: accessLogTarget(input.accessLog ?? env["LITEFAAS_ACCESS_LOG"], dataDir),
     logFormat: logFormat(input.logFormat ?? env["LITEFAAS_LOG_FORMAT"] ?? "text"),
+    logFileMaxBytes:
+      integer(
+        "--log-file-max",
+        input.logFileMax ?? env["LITEFAAS_LOG_FILE_MAX"] ?? "32",
+        1,
+        1_048_576,
+      ) *
+      1024 *
+      1024,
     requireSandbox: input.requireSandbox ?? env["LITEFAAS_REQUIRE_SANDBOX"] === "1",
     metricsOpen: input.metricsOpen ?? env["LITEFAAS_METRICS_OPEN"] === "1",
     otlp: url(

@@ -124,8 +124,10 @@ export async function startNode(
     log,
   });
   const { metrics, records, recorder } = observe;
-  const store = await LogStore.open(join(config.dataDir, "logs"), (project, fn, count) =>
-    metrics.logLinesDropped(project, fn, count),
+  const store = await LogStore.open(
+    join(config.dataDir, "logs"),
+    (project, fn, count) => metrics.logLinesDropped(project, fn, count),
+    config.logFileMaxBytes,
   );
   // on NATS, every process's function logs reach every process's store (logs -f anywhere)
   const logs = nats === undefined ? store : shareLogs(store, bus, names.logsSubject);
@@ -263,7 +265,7 @@ export async function startNode(
     }
   }
 
-  const accessFile = createAccessLog(config.accessLog, config.logFormat);
+  const accessFile = createAccessLog(config.accessLog, config.logFormat, config.logFileMaxBytes);
   const accessLog = {
     write: (entry: Parameters<typeof accessFile.write>[0]) => {
       metrics.access(entry);

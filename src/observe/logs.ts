@@ -2,10 +2,11 @@
 // exhaust memory), appended to one file per function without blocking, and streamed to followers.
 import { randomUUID } from "node:crypto";
 import { createWriteStream, type WriteStream } from "node:fs";
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir, open } from "node:fs/promises";
 import { join } from "node:path";
 import type { BusPort } from "../ports/bus.js";
 import { lineMatcher, type LogFilter } from "./log-filter.js";
+import { DEFAULT_LOG_FILE_MAX_BYTES, LogFileSize, rotatedPath } from "./log-file-rotation.js";
 
 export type LogLevel = "debug" | "info" | "log" | "warn" | "error";
 
@@ -40,10 +41,17 @@ const MAX_MESSAGE = 16 * 1024;
  * disk takes it loses lines past this, and a line saying how many is written once it drains.
  */
 const MAX_BACKLOG = 8 * 1024 * 1024;
+/** Read back from the end of each log file at start: the ring's lines, unless they are huge. */
+const HISTORY_BYTES = 4 * 1024 * 1024;
+
+interface OpenLog {
+  stream: WriteStream;
+  size: LogFileSize;
+}
 
 export class LogStore implements LogBook {
   private readonly rings = new Map<string, LogLine[]>();
-  private readonly files = new Map<string, WriteStream>();
+  private readonly files = new Map<string, OpenLog>();
   /** By "<project>/<function>", and by "<project>" for those following a whole project. */
   private readonly followers = new Map<string, Set<(line: LogLine) => void>>();
   private readonly loaded = new Map<string, Promise<void>>();
@@ -53,6 +61,7 @@ export class LogStore implements LogBook {
   constructor(
     private readonly dir: string | undefined,
     private readonly onDropped?: (project: string, fn: string, count: number) => void,
+    private readonly maxFileBytes = DEFAULT_LOG_FILE_MAX_BYTES,
   ) {}
 
   append(line: LogLine): void {
@@ -62,11 +71,11 @@ export class LogStore implements LogBook {
     const key = `${line.project}/${line.function}`;
     const file = this.file(key);
     // followers and the ring still get it: only the file loses lines, and says how many
-    if (file !== undefined && file.writableLength > MAX_BACKLOG) {
+    if (file !== undefined && file.stream.writableLength > MAX_BACKLOG) {
       const dropped = this.dropped.get(key);
       if (dropped === undefined) {
         this.dropped.set(key, { count: 1, sample: line });
-        file.once("drain", () => this.sayDropped(key));
+        file.stream.once("drain", () => this.sayDropped(key));
       } else dropped.count++;
       this.push(key, line);
       this.tell(key, line);
@@ -75,9 +84,17 @@ export class LogStore implements LogBook {
     this.keep(key, line, file);
   }
 
-  private keep(key: string, line: LogLine, file: WriteStream | undefined): void {
+  private keep(key: string, line: LogLine, file: OpenLog | undefined): void {
     this.push(key, line);
-    file?.write(`${JSON.stringify(line)}\n`);
+    if (file !== undefined) {
+      const text = `${JSON.stringify(line)}\n`;
+      if (file.size.beforeWrite(Buffer.byteLength(text))) {
+        // rotated: what the old stream still holds goes to the renamed file
+        file.stream.end();
+        file.stream = this.openStream(key, file.size.path);
+      }
+      file.stream.write(text);
+    }
     this.tell(key, line);
   }
 
@@ -137,7 +154,9 @@ export class LogStore implements LogBook {
 
   async close(): Promise<void> {
     await Promise.all(
-      [...this.files.values()].map((s) => new Promise<void>((resolve) => s.end(() => resolve()))),
+      [...this.files.values()].map(
+        ({ stream }) => new Promise<void>((resolve) => stream.end(() => resolve())),
+      ),
     );
     this.files.clear();
   }
@@ -153,15 +172,24 @@ export class LogStore implements LogBook {
     return this.dir === undefined ? undefined : join(this.dir, `${key.replace("/", "--")}.ndjson`);
   }
 
-  private file(key: string): WriteStream | undefined {
+  private file(key: string): OpenLog | undefined {
     const path = this.pathOf(key);
     if (path === undefined) return undefined;
-    let stream = this.files.get(key);
-    if (stream === undefined) {
-      stream = createWriteStream(path, { flags: "a" });
-      stream.on("error", () => this.files.delete(key));
-      this.files.set(key, stream);
+    let file = this.files.get(key);
+    if (file === undefined) {
+      const size = new LogFileSize(path, this.maxFileBytes);
+      file = { stream: this.openStream(key, path), size };
+      this.files.set(key, file);
     }
+    return file;
+  }
+
+  private openStream(key: string, path: string): WriteStream {
+    const stream = createWriteStream(path, { flags: "a" });
+    // a file that cannot be written is dropped, and opened again by the next line
+    stream.on("error", () => {
+      if (this.files.get(key)?.stream === stream) this.files.delete(key);
+    });
     return stream;
   }
 
@@ -178,16 +206,13 @@ export class LogStore implements LogBook {
   private async readHistory(key: string) {
     const path = this.pathOf(key);
     if (path === undefined) return;
-    let text: string;
-    try {
-      text = await readFile(path, "utf8");
-    } catch {
-      return;
-    }
+    // the newest lines, from the rotated file too when the current one is short of a ring
+    let raws = await lastLines(path, RING + 1);
+    if (raws.length < RING) raws = [...(await lastLines(rotatedPath(path), RING)), ...raws];
     const current = this.rings.get(key) ?? [];
     const firstTs = current[0]?.ts ?? Infinity;
     const older: LogLine[] = [];
-    for (const raw of text.split("\n").slice(-RING - 1)) {
+    for (const raw of raws.slice(-RING - 1)) {
       if (raw.length === 0) continue;
       try {
         const line = JSON.parse(raw) as LogLine;
@@ -202,9 +227,32 @@ export class LogStore implements LogBook {
   static async open(
     dir: string | undefined,
     onDropped?: (project: string, fn: string, count: number) => void,
+    maxFileBytes?: number,
   ): Promise<LogStore> {
     if (dir !== undefined) await mkdir(dir, { recursive: true });
-    return new LogStore(dir, onDropped);
+    return new LogStore(dir, onDropped, maxFileBytes);
+  }
+}
+
+/** Up to `count` last lines of a file, read from its last HISTORY_BYTES; none if it is missing. */
+async function lastLines(path: string, count: number): Promise<string[]> {
+  let file;
+  try {
+    file = await open(path, "r");
+  } catch {
+    return [];
+  }
+  try {
+    const { size } = await file.stat();
+    const from = Math.max(0, size - HISTORY_BYTES);
+    const buffer = Buffer.alloc(size - from);
+    await file.read(buffer, 0, buffer.length, from);
+    const lines = buffer.toString("utf8").split("\n");
+    // read from the middle of a line: that piece is not a line
+    if (from > 0) lines.shift();
+    return lines.filter((l) => l.length > 0).slice(-count);
+  } finally {
+    await file.close();
   }
 }
 

@@ -54,6 +54,18 @@ describe("node config", () => {
     assert.match(error.message, /--body-timeout \(5000 ms\) is shorter than --header-timeout/);
   });
 
+  it("caps log files at 32 MiB unless told, in MiB, and refuses a size that is not one", () => {
+    assert.equal(buildConfig({}, {}).logFileMaxBytes, 32 * 1024 * 1024);
+    assert.equal(
+      buildConfig({ logFileMax: "4" }, { LITEFAAS_LOG_FILE_MAX: "8" }).logFileMaxBytes,
+      4 * 1024 * 1024,
+    );
+    assert.equal(buildConfig({}, { LITEFAAS_LOG_FILE_MAX: "8" }).logFileMaxBytes, 8 * 1024 * 1024);
+    const error = refusal(() => buildConfig({ logFileMax: "32MB" }, {}));
+    assert.equal(error.code, "INVALID_REQUEST");
+    assert.match(error.message, /--log-file-max must be an integer from 1/);
+  });
+
   it("refuses a header size limit too small to hold a request line", () => {
     const error = refusal(() => buildConfig({ maxHeaderSize: "100" }, {}));
     assert.match(error.message, /--max-header-size must be an integer from 1024/);

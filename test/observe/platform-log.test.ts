@@ -1,13 +1,34 @@
 // The platform's own lines: as text they read as they always have; as JSON each is one object
-// with ts, level and msg, and the fields it was given; the access log's JSON lines share the shape.
+// with ts, level and msg, and the fields it was given; the access log's JSON lines share the shape,
+// and its file is rotated at its cap.
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { setImmediate as turn } from "node:timers/promises";
 import { createAccessLog, type AccessEntry } from "../../src/gateway/access-log.js";
 import { createPlatformLog } from "../../src/observe/platform-log.js";
 import { LitefaasError } from "../../src/shared/errors.js";
+
+const ENTRY: AccessEntry = {
+  requestId: "r1",
+  method: "GET",
+  path: "/fn/shop/hello",
+  host: "localhost",
+  route: "shop /fn/hello",
+  project: "shop",
+  function: "hello",
+  status: 200,
+  error: undefined,
+  durationMs: 1.5,
+  bytes: 12,
+  client: "127.0.0.1",
+  keyId: undefined,
+  subject: undefined,
+  userAgent: undefined,
+  aborted: false,
+};
 
 function captured(format: "text" | "json") {
   let out = "";
@@ -64,25 +85,7 @@ void describe("platform log", () => {
       const file = join(dir, "access.log");
       // the format switch is for stdout: a file is for machines whatever it says
       const access = createAccessLog(file, "text");
-      const entry: AccessEntry = {
-        requestId: "r1",
-        method: "GET",
-        path: "/fn/shop/hello",
-        host: "localhost",
-        route: "shop /fn/hello",
-        project: "shop",
-        function: "hello",
-        status: 200,
-        error: undefined,
-        durationMs: 1.5,
-        bytes: 12,
-        client: "127.0.0.1",
-        keyId: undefined,
-        subject: undefined,
-        userAgent: undefined,
-        aborted: false,
-      };
-      access.write(entry);
+      access.write(ENTRY);
       await access.close();
       const line = JSON.parse((await readFile(file, "utf8")).trim()) as Record<string, unknown>;
       assert.equal(new Date(String(line["ts"])).toISOString(), line["ts"]);
@@ -92,6 +95,38 @@ void describe("platform log", () => {
       assert.equal(line["requestId"], "r1");
       assert.equal(line["project"], "shop");
       assert.equal(line["status"], 200);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  void it("rotates the access log file at its cap, keeping the file before", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "litefaas-access-"));
+    try {
+      const file = join(dir, "access.log");
+      const cap = 4096;
+      const access = createAccessLog(file, "json", cap);
+      const total = 100;
+      for (let i = 0; i < total; i++) {
+        access.write({ ...ENTRY, requestId: `r${i}` });
+        await turn(); // a line per append: the cap is checked before each
+      }
+      await access.close();
+      assert.deepEqual((await readdir(dir)).sort(), ["access.log", "access.log.1"]);
+      const read = async (name: string) => {
+        assert.ok((await stat(join(dir, name))).size <= cap, `${name} within the cap`);
+        return (await readFile(join(dir, name), "utf8"))
+          .split("\n")
+          .filter((l) => l !== "")
+          .map((l) => String((JSON.parse(l) as Record<string, unknown>)["requestId"]));
+      };
+      const kept = [...(await read("access.log.1")), ...(await read("access.log"))];
+      const first = total - kept.length;
+      assert.ok(first > 0, "the oldest lines are gone with the file before the last");
+      assert.deepEqual(
+        kept,
+        Array.from({ length: kept.length }, (_, i) => `r${first + i}`),
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -41,6 +41,7 @@ export async function upCommand(flags: Flags): Promise<number> {
       maxHeaderSize: flags["max-header-size"],
       accessLog: flags["access-log"],
       logFormat: flags["log-format"],
+      logFileMax: flags["log-file-max"],
       requireSandbox: flags["require-sandbox"],
       metricsOpen: flags["metrics-open"],
       otlp: flags.otlp,

@@ -2,11 +2,12 @@
 // exhaust memory), appended to one file per function without blocking, and streamed to followers.
 import { randomUUID } from "node:crypto";
 import { createWriteStream, type WriteStream } from "node:fs";
-import { mkdir, open } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { BusPort } from "../ports/bus.js";
 import { lineMatcher, type LogFilter } from "./log-filter.js";
 import { DEFAULT_LOG_FILE_MAX_BYTES, LogFileSize, rotatedPath } from "./log-file-rotation.js";
+import { linesBackwards, searchLogFiles } from "./log-file-search.js";
 
 export type LogLevel = "debug" | "info" | "log" | "warn" | "error";
 
@@ -41,8 +42,6 @@ const MAX_MESSAGE = 16 * 1024;
  * disk takes it loses lines past this, and a line saying how many is written once it drains.
  */
 const MAX_BACKLOG = 8 * 1024 * 1024;
-/** Read back from the end of each log file at start: the ring's lines, unless they are huge. */
-const HISTORY_BYTES = 4 * 1024 * 1024;
 
 interface OpenLog {
   stream: WriteStream;
@@ -127,14 +126,26 @@ export class LogStore implements LogBook {
 
   /**
    * The last `limit` lines of a function that match `filter`, oldest first, including those from
-   * earlier runs: the filter looks through what is kept (the last 1000 lines or so).
+   * earlier runs. Without a filter they are the lines kept in memory; a filter that finds fewer
+   * there looks further back through the function's log files.
    */
   async tail(project: string, fn: string, limit = 100, filter: LogFilter = {}): Promise<LogLine[]> {
     const key = `${project}/${fn}`;
     await this.loadHistory(key);
     const ring = this.rings.get(key) ?? [];
     const matches = lineMatcher(filter);
-    return (matches === undefined ? ring : ring.filter(matches)).slice(-limit);
+    if (matches === undefined) return ring.slice(-limit);
+    const found = ring.filter(matches);
+    const path = this.pathOf(key);
+    if (found.length >= limit || path === undefined) return found.slice(-limit);
+    const before = ring[0]?.ts ?? Infinity;
+    const older = await searchLogFiles(
+      [path, rotatedPath(path)],
+      filter,
+      before,
+      limit - found.length,
+    );
+    return [...older, ...found];
   }
 
   follow(project: string, fn: string, onLine: (line: LogLine) => void): () => void {
@@ -234,26 +245,14 @@ export class LogStore implements LogBook {
   }
 }
 
-/** Up to `count` last lines of a file, read from its last HISTORY_BYTES; none if it is missing. */
+/** Up to `count` last lines of a file, oldest first; none if it is missing. */
 async function lastLines(path: string, count: number): Promise<string[]> {
-  let file;
-  try {
-    file = await open(path, "r");
-  } catch {
-    return [];
+  const lines: string[] = [];
+  if (count < 1) return lines;
+  for await (const raw of linesBackwards(path)) {
+    if (lines.push(raw) >= count) break;
   }
-  try {
-    const { size } = await file.stat();
-    const from = Math.max(0, size - HISTORY_BYTES);
-    const buffer = Buffer.alloc(size - from);
-    await file.read(buffer, 0, buffer.length, from);
-    const lines = buffer.toString("utf8").split("\n");
-    // read from the middle of a line: that piece is not a line
-    if (from > 0) lines.shift();
-    return lines.filter((l) => l.length > 0).slice(-count);
-  } finally {
-    await file.close();
-  }
+  return lines.reverse();
 }
 
 /**

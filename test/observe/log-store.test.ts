@@ -110,4 +110,53 @@ void describe("log store", () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  void it("looks past the lines in memory, through both files, for a filtered tail", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "litefaas-logsearch-"));
+    const cap = 3 * 1024 * 1024;
+    const line = (i: number): LogLine => ({
+      ts: 1_700_000_000_000 + i,
+      project: "p",
+      function: "busy",
+      version: 1,
+      requestId: `r${i}`,
+      level: i % 500 === 0 ? "error" : "log",
+      // several bytes a character, so 1 MiB reads begin inside characters
+      message: `${i}${i % 100 === 0 ? " Needle" : ""} ${"é€".repeat(300)}`,
+    });
+    const total = 3000; // ~4.5 MiB: the rotated file holds the oldest two thirds
+    const store = await LogStore.open(dir, undefined, cap);
+    for (let i = 0; i < total; i++) {
+      store.append(line(i));
+      if (i % 50 === 49) await turn();
+    }
+    await store.close();
+    assert.deepEqual((await readdir(dir)).sort(), ["p--busy.ndjson", "p--busy.ndjson.1"]);
+    // a restarted store holds the last 1000 lines in memory; the rest are only on disk
+    const again = await LogStore.open(dir, undefined, cap);
+    try {
+      const ids = (lines: LogLine[]) => lines.map((l) => l.requestId);
+      const inMemory = await again.tail("p", "busy", 1000);
+      assert.equal(inMemory[0]?.requestId, "r2000");
+
+      const one = await again.tail("p", "busy", 100, { requestId: "r5" });
+      assert.deepEqual(one, [line(5)], "a line of the rotated file, whole");
+
+      const needles = await again.tail("p", "busy", 100, { text: "needle" });
+      assert.deepEqual(
+        ids(needles),
+        Array.from({ length: 30 }, (_, k) => `r${k * 100}`),
+        "disk first, then memory, oldest first",
+      );
+
+      const errors = await again.tail("p", "busy", 3, { level: "error" });
+      assert.deepEqual(ids(errors), ["r1500", "r2000", "r2500"], "the last three, across both");
+
+      const none = await again.tail("p", "busy", 100, { requestId: "r-none" });
+      assert.deepEqual(none, []);
+    } finally {
+      await again.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

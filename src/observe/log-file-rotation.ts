@@ -3,7 +3,7 @@
 // the cap — as Docker's log drivers do with max-size and max-file, since a self-hosted platform
 // has no log service to hand its files to. Lines already queued for the old file still land in
 // it: they are written through its open descriptor, whatever its name has become.
-import { renameSync, statSync } from "node:fs";
+import { lstatSync, renameSync, statSync } from "node:fs";
 
 /** The default cap of one log file (`--log-file-max`). */
 export const DEFAULT_LOG_FILE_MAX_BYTES = 32 * 1024 * 1024;
@@ -13,15 +13,20 @@ export function rotatedPath(path: string): string {
   return `${path}.1`;
 }
 
-/** Counts what goes into a log file and says when the next write should start a new one. */
+/**
+ * Counts what goes into a log file and says when the next write should start a new one. Only a
+ * plain file is rotated: a device, a pipe or a link (`--access-log /dev/stdout`) is written as is.
+ */
 export class LogFileSize {
   private size: number;
+  private readonly rotates: boolean;
 
   constructor(
     readonly path: string,
     private readonly maxBytes: number,
   ) {
     this.size = sizeOf(path);
+    this.rotates = plainOrMissing(path);
   }
 
   /**
@@ -30,7 +35,7 @@ export class LogFileSize {
    */
   beforeWrite(bytes: number): boolean {
     let rotated = false;
-    if (this.size > 0 && this.size + bytes > this.maxBytes) {
+    if (this.rotates && this.size > 0 && this.size + bytes > this.maxBytes) {
       try {
         renameSync(this.path, rotatedPath(this.path));
         rotated = true;
@@ -41,6 +46,14 @@ export class LogFileSize {
     }
     this.size += bytes;
     return rotated;
+  }
+}
+
+function plainOrMissing(path: string): boolean {
+  try {
+    return lstatSync(path).isFile();
+  } catch {
+    return true; // made by the first write, as a plain file
   }
 }
 

@@ -51,6 +51,8 @@ interface OpenLog {
 export class LogStore implements LogBook {
   private readonly rings = new Map<string, LogLine[]>();
   private readonly files = new Map<string, OpenLog>();
+  /** Files rotated away whose last lines are still being written. */
+  private readonly ending = new Set<Promise<void>>();
   /** By "<project>/<function>", and by "<project>" for those following a whole project. */
   private readonly followers = new Map<string, Set<(line: LogLine) => void>>();
   private readonly loaded = new Map<string, Promise<void>>();
@@ -89,7 +91,9 @@ export class LogStore implements LogBook {
       const text = `${JSON.stringify(line)}\n`;
       if (file.size.beforeWrite(Buffer.byteLength(text))) {
         // rotated: what the old stream still holds goes to the renamed file
-        file.stream.end();
+        const ended = new Promise<void>((resolve) => file.stream.end(() => resolve()));
+        this.ending.add(ended);
+        void ended.then(() => this.ending.delete(ended));
         file.stream = this.openStream(key, file.size.path);
       }
       file.stream.write(text);
@@ -164,11 +168,12 @@ export class LogStore implements LogBook {
   }
 
   async close(): Promise<void> {
-    await Promise.all(
-      [...this.files.values()].map(
+    await Promise.all([
+      ...[...this.files.values()].map(
         ({ stream }) => new Promise<void>((resolve) => stream.end(() => resolve())),
       ),
-    );
+      ...this.ending,
+    ]);
     this.files.clear();
   }
 

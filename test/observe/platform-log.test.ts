@@ -2,7 +2,7 @@
 // with ts, level and msg, and the fields it was given; the access log's JSON lines share the shape,
 // and its file is rotated at its cap.
 import assert from "node:assert/strict";
-import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
+import { lstat, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -127,6 +127,28 @@ void describe("platform log", () => {
         kept,
         Array.from({ length: kept.length }, (_, i) => `r${first + i}`),
       );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  void it("writes through a link (say /dev/stdout) as it is, never renaming it", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "litefaas-access-"));
+    try {
+      const real = join(dir, "real.log");
+      const link = join(dir, "link.log");
+      await writeFile(real, "");
+      await symlink(real, link);
+      const access = createAccessLog(link, "json", 1024);
+      for (let i = 0; i < 20; i++) {
+        access.write({ ...ENTRY, requestId: `r${i}` });
+        await turn();
+      }
+      await access.close();
+      assert.deepEqual((await readdir(dir)).sort(), ["link.log", "real.log"]);
+      assert.ok((await lstat(link)).isSymbolicLink());
+      const lines = (await readFile(real, "utf8")).split("\n").filter((l) => l !== "");
+      assert.equal(lines.length, 20, "every line, past the cap, in the one file");
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -3,7 +3,10 @@ import { resolve } from "node:path";
 import { parseDuration } from "../shared/duration.js";
 import { CLUSTER_NAME, DEFAULT_CLUSTER } from "../shared/cluster-names.js";
 import { LitefaasError } from "../shared/errors.js";
+import { DEFAULT_LOG_FILE_MAX_BYTES } from "../observe/log-file-rotation.js";
 import { LOG_FORMATS, type LogFormat } from "../observe/platform-log.js";
+
+const MIB = 1024 * 1024;
 
 export interface NodeConfig {
   host: string;
@@ -148,12 +151,12 @@ export function buildConfig(
     logFileMaxBytes:
       integer(
         "--log-file-max",
-        input.logFileMax ?? env["LITEFAAS_LOG_FILE_MAX"] ?? "32",
+        input.logFileMax ??
+          env["LITEFAAS_LOG_FILE_MAX"] ??
+          String(DEFAULT_LOG_FILE_MAX_BYTES / MIB),
         1,
         1_048_576,
-      ) *
-      1024 *
-      1024,
+      ) * MIB,
     requireSandbox: input.requireSandbox ?? env["LITEFAAS_REQUIRE_SANDBOX"] === "1",
     metricsOpen: input.metricsOpen ?? env["LITEFAAS_METRICS_OPEN"] === "1",
     otlp: url(

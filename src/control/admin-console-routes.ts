@@ -15,6 +15,7 @@ import { readJson, type Route } from "./admin-http.js";
 import { bundleSource } from "./bundle.js";
 import type { Deployer } from "./deployer.js";
 import { notFound, type Registry } from "./registry.js";
+import { mapLimited } from "../shared/map-limited.js";
 
 export interface ConsoleDeps {
   registry: Registry;
@@ -82,28 +83,20 @@ export function consoleRoutes(deps: ConsoleDeps): Route[] {
       /^\/admin\/v1\/stats$/,
       async ({ query }) => {
         windowOf(query, "15m"); // a bad window is refused before any records are read
-        const functions = deps.registry.list();
-        const out: unknown[] = new Array(functions.length);
-        // a few functions' records at a time: hundreds at once would queue behind each other
-        let next = 0;
-        const work = async () => {
-          for (let i = next++; i < functions.length; i = next++) {
-            const f = functions[i];
-            if (f === undefined) continue;
-            const summary: Partial<FunctionStats> = await stats(f.project, f.name, query, "15m");
-            // the list shows a figure per function, not its chart
-            delete summary.buckets;
-            out[i] = {
-              project: f.project,
-              name: f.name,
-              live: f.live,
-              updatedAt: f.updatedAt,
-              runtime: deps.registry.resolve(f.project, f.name)?.config.runtime,
-              ...summary,
-            };
-          }
-        };
-        await Promise.all(Array.from({ length: STATS_PARALLEL }, work));
+        // a few functions' records at a time
+        const out = await mapLimited(deps.registry.list(), STATS_PARALLEL, async (f) => {
+          const summary: Partial<FunctionStats> = await stats(f.project, f.name, query, "15m");
+          // the list shows a figure per function, not its chart
+          delete summary.buckets;
+          return {
+            project: f.project,
+            name: f.name,
+            live: f.live,
+            updatedAt: f.updatedAt,
+            runtime: deps.registry.resolve(f.project, f.name)?.config.runtime,
+            ...summary,
+          };
+        });
         return { functions: out };
       },
     ],

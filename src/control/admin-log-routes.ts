@@ -6,6 +6,7 @@ import { isLogLevel, LOG_LEVELS, lineMatcher, type LogFilter } from "../observe/
 import type { LogBook, LogLine } from "../observe/logs.js";
 import { LitefaasError } from "../shared/errors.js";
 import { NAME_PATTERN } from "../shared/manifest/schema.js";
+import { mapLimited } from "../shared/map-limited.js";
 import type { Route } from "./admin-http.js";
 import { streamNdjson } from "./ndjson-stream.js";
 import { notFound, type Registry } from "./registry.js";
@@ -16,6 +17,7 @@ export interface LogDeps {
 }
 
 const MAX_LIMIT = 1000;
+const TAILS_PARALLEL = 4;
 const NAME = new RegExp(NAME_PATTERN);
 
 export function logRoutes(deps: LogDeps): Route[] {
@@ -41,8 +43,9 @@ export function logRoutes(deps: LogDeps): Route[] {
         const only = query.get("function");
         const names = projectFunctions(deps.registry, project, only);
         const { limit, filter, follow } = logQuery(query);
-        const tails = await Promise.all(
-          names.map((name) => deps.logs.tail(project, name, limit, filter)),
+        // a filtered tail may read a function's log files: a few functions at a time
+        const tails = await mapLimited(names, TAILS_PARALLEL, (name) =>
+          deps.logs.tail(project, name, limit, filter),
         );
         // one time line: sort is stable, so each function's own order holds on equal times
         const lines = tails

@@ -107,10 +107,11 @@ describeWith(browserCheck, "web console in Chromium", () => {
 
   void it("shows the invocation with its record and log line", async () => {
     await page.getByRole("link", { name: "Invocations" }).click();
-    // the list refreshes itself; records reach the store within moments
-    const row = page.locator("table.records tbody tr").first();
-    await row.waitFor();
-    await row.getByRole("link").click();
+    // the list refreshes itself; records reach the store within moments. Both calls' records
+    // must be in before the newest (the browser's, made after curl's) is the first row
+    const rows = page.locator("table.records tbody tr");
+    await rows.nth(1).waitFor();
+    await rows.first().getByRole("link").click();
     const record = page.getByRole("complementary", { name: "Invocation" });
     await record.getByText("greeting browser v1").waitFor();
     const text = await record.innerText();

@@ -3,13 +3,27 @@
 // A function's file is rotated at its cap, so its disk use stays under twice the cap, and a
 // restarted store reads its history back across the rotation.
 import assert from "node:assert/strict";
-import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { setImmediate as turn } from "node:timers/promises";
 import { LogStore, type LogLine } from "../../src/observe/logs.js";
 import { eventually } from "../kit/eventually.js";
+import { assertNewestInOrder, rotatedRequestIds } from "../kit/rotated-log.js";
+
+/** Line `i` of function `fn` in project p, request r<i>. */
+function lineOf(fn: string, i: number, message: string): LogLine {
+  return {
+    ts: Date.now(),
+    project: "p",
+    function: fn,
+    version: 1,
+    requestId: `r${i}`,
+    level: "log",
+    message,
+  };
+}
 
 void describe("log store", () => {
   void it("says how many lines its file dropped when a function outran the disk", async () => {
@@ -22,16 +36,7 @@ void describe("log store", () => {
       const total = 1000;
       const big = "x".repeat(15 * 1024);
       // in one turn: nothing reaches the disk meanwhile, so the backlog passes its 8 MiB bound
-      for (let i = 0; i < total; i++)
-        store.append({
-          ts: Date.now(),
-          project: "p",
-          function: "chatty",
-          version: 1,
-          requestId: `r${i}`,
-          level: "log",
-          message: `${i} ${big}`,
-        });
+      for (let i = 0; i < total; i++) store.append(lineOf("chatty", i, `${i} ${big}`));
       assert.equal(followed.length, total, "followers get every line");
       await eventually("the dropped-lines line", () => reported.length === 1);
       const [, , count] = reported[0] ?? ["", "", 0];
@@ -67,35 +72,16 @@ void describe("log store", () => {
       const pad = "y".repeat(900);
       const total = 400; // ~400 KiB: six caps' worth
       for (let i = 0; i < total; i++) {
-        store.append({
-          ts: Date.now(),
-          project: "p",
-          function: "rolling",
-          version: 1,
-          requestId: `r${i}`,
-          level: "log",
-          message: `${i} ${pad}`,
-        });
+        store.append(lineOf("rolling", i, `${i} ${pad}`));
         if (i % 10 === 9) await turn();
       }
       await store.close();
       const names = (await readdir(dir)).sort();
       assert.deepEqual(names, ["p--rolling.ndjson", "p--rolling.ndjson.1"], "one file before");
-      const read = async (name: string) => {
-        assert.ok((await stat(join(dir, name))).size <= cap, `${name} within the cap`);
-        return (await readFile(join(dir, name), "utf8"))
-          .split("\n")
-          .filter((l) => l !== "")
-          .map((l) => (JSON.parse(l) as LogLine).requestId);
-      };
-      const kept = [...(await read("p--rolling.ndjson.1")), ...(await read("p--rolling.ndjson"))];
-      // the newest lines, in order, none missing between the two files
-      const first = total - kept.length;
+      const kept = await rotatedRequestIds(dir, "p--rolling.ndjson", cap);
       assert.ok(kept.length > cap / 1000, `kept ${kept.length} lines`);
-      assert.deepEqual(
-        kept,
-        Array.from({ length: kept.length }, (_, i) => `r${first + i}`),
-      );
+      // the newest lines, in order, none missing between the two files
+      assertNewestInOrder(kept, total);
 
       // a new store (a restart) finds the history in both files
       const again = await LogStore.open(dir, undefined, cap);

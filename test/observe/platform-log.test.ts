@@ -2,7 +2,7 @@
 // with ts, level and msg, and the fields it was given; the access log's JSON lines share the shape,
 // and its file is rotated at its cap.
 import assert from "node:assert/strict";
-import { lstat, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { lstat, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -10,6 +10,7 @@ import { setImmediate as turn } from "node:timers/promises";
 import { createAccessLog, type AccessEntry } from "../../src/gateway/access-log.js";
 import { createPlatformLog } from "../../src/observe/platform-log.js";
 import { LitefaasError } from "../../src/shared/errors.js";
+import { assertNewestInOrder, rotatedRequestIds } from "../kit/rotated-log.js";
 
 const ENTRY: AccessEntry = {
   requestId: "r1",
@@ -113,20 +114,9 @@ void describe("platform log", () => {
       }
       await access.close();
       assert.deepEqual((await readdir(dir)).sort(), ["access.log", "access.log.1"]);
-      const read = async (name: string) => {
-        assert.ok((await stat(join(dir, name))).size <= cap, `${name} within the cap`);
-        return (await readFile(join(dir, name), "utf8"))
-          .split("\n")
-          .filter((l) => l !== "")
-          .map((l) => String((JSON.parse(l) as Record<string, unknown>)["requestId"]));
-      };
-      const kept = [...(await read("access.log.1")), ...(await read("access.log"))];
-      const first = total - kept.length;
-      assert.ok(first > 0, "the oldest lines are gone with the file before the last");
-      assert.deepEqual(
-        kept,
-        Array.from({ length: kept.length }, (_, i) => `r${first + i}`),
-      );
+      const kept = await rotatedRequestIds(dir, "access.log", cap);
+      assert.ok(kept.length < total, "the oldest lines are gone with the file before the last");
+      assertNewestInOrder(kept, total);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -1,7 +1,7 @@
 // Function log lines: kept in memory per function (a bounded ring, so a chatty function cannot
 // exhaust memory), appended to one file per function without blocking, and streamed to followers.
 import { randomUUID } from "node:crypto";
-import { createWriteStream, type WriteStream } from "node:fs";
+import { createWriteStream, openSync, type WriteStream } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { BusPort } from "../ports/bus.js";
@@ -87,18 +87,24 @@ export class LogStore implements LogBook {
 
   private keep(key: string, line: LogLine, file: OpenLog | undefined): void {
     this.push(key, line);
-    if (file !== undefined) {
-      const text = `${JSON.stringify(line)}\n`;
-      if (file.size.beforeWrite(Buffer.byteLength(text))) {
-        // rotated: what the old stream still holds goes to the renamed file
-        const ended = new Promise<void>((resolve) => file.stream.end(() => resolve()));
-        this.ending.add(ended);
-        void ended.then(() => this.ending.delete(ended));
-        file.stream = this.openStream(key, file.size.path);
-      }
-      file.stream.write(text);
-    }
+    if (file !== undefined) this.write(key, file, `${JSON.stringify(line)}\n`);
     this.tell(key, line);
+  }
+
+  private write(key: string, file: OpenLog, text: string): void {
+    if (file.size.beforeWrite(Buffer.byteLength(text))) {
+      // rotated: what the old stream still holds goes to the renamed file
+      const ended = new Promise<void>((resolve) => file.stream.end(() => resolve()));
+      this.ending.add(ended);
+      void ended.then(() => this.ending.delete(ended));
+      const next = this.openStream(key, file.size.path);
+      if (next === undefined) {
+        this.files.delete(key); // the line stays in memory; the next one tries again
+        return;
+      }
+      file.stream = next;
+    }
+    file.stream.write(text);
   }
 
   private tell(key: string, line: LogLine): void {
@@ -193,15 +199,26 @@ export class LogStore implements LogBook {
     if (path === undefined) return undefined;
     let file = this.files.get(key);
     if (file === undefined) {
-      const size = new LogFileSize(path, this.maxFileBytes);
-      file = { stream: this.openStream(key, path), size };
+      const stream = this.openStream(key, path);
+      if (stream === undefined) return undefined;
+      file = { stream, size: new LogFileSize(path, this.maxFileBytes) };
       this.files.set(key, file);
     }
     return file;
   }
 
-  private openStream(key: string, path: string): WriteStream {
-    const stream = createWriteStream(path, { flags: "a" });
+  /**
+   * Opened at once, not as createWriteStream would later: the file must exist from now on, or a
+   * rotation in between would find nothing to rename and the new file would take two caps.
+   */
+  private openStream(key: string, path: string): WriteStream | undefined {
+    let fd: number;
+    try {
+      fd = openSync(path, "a");
+    } catch {
+      return undefined; // not writable now: the lines stay in memory, and the next one tries
+    }
+    const stream = createWriteStream(path, { fd });
     // a file that cannot be written is dropped, and opened again by the next line
     stream.on("error", () => {
       if (this.files.get(key)?.stream === stream) this.files.delete(key);
